@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from typing import Final
+from typing import Final, cast
 
 from pyserving.errors import Code, ServingError
 from pyserving.runtimes.base import Runtime
@@ -41,6 +41,6 @@ def get_runtime(platform: str) -> Runtime:
                 f"The {platform} runtime is not installed ({exc}); "
                 f"install it with: pip install 'pyserving[{platform}]'",
             ) from exc
-        runtime = getattr(module, attr)()
+        runtime = cast(Runtime, getattr(module, attr)())
         _loaded[platform] = runtime
         return runtime

@@ -1,0 +1,124 @@
+"""The gRPC front end: a grpc.aio server with TF Serving's services, ports and options.
+
+Listens on ``0.0.0.0:--port`` (0 = no TCP) and ``unix:--grpc_socket_path`` (a stale socket file
+left by a previous run is replaced), both with the same credentials (TLS when
+``--ssl_config_file`` is set). Registers ``tensorflow.serving.PredictionService`` and
+``tensorflow.serving.ModelService``, plus ``grpc.health.v1.Health`` when the healthcheck flag is
+set (``""``, ``ModelService`` and ``PredictionService`` SERVING, NOT_SERVING once stopping).
+See :mod:`~pyserving.api.grpc.transport` for channel arguments, TLS and ``--grpc_max_threads``.
+
+Lifecycle: construct (validates options, raises ServingError), ``await start()`` inside the
+server's event loop (raises OSError when a port cannot be bound), ``await stop(grace)``: stops
+accepting RPCs, lets in-flight ones finish for up to ``grace`` seconds, then cancels the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from typing import Protocol
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from pyserving.api.grpc import transport
+from pyserving.api.grpc.model_service import ModelServicer, ReloadableCore
+from pyserving.api.grpc.prediction_service import PredictionServicer
+from pyserving.config.options import ServerOptions
+from pyserving.protos import model_service_pb2_grpc, prediction_service_pb2_grpc
+from pyserving.service.core import ServingService
+
+logger = logging.getLogger("pyserving.grpc")
+
+HEALTH_SERVICE_NAMES = ("", "ModelService", "PredictionService")
+
+
+class GrpcServer:
+    """gRPC endpoints of one server process (see the module docstring for the contract)."""
+
+    def __init__(
+        self, service: ServingService, core: ReloadableCore, options: ServerOptions
+    ) -> None:
+        self._service = service
+        self._core = core
+        self._port = options.port
+        self._socket_path = options.grpc_socket_path
+        self._tensor_content = options.enable_serialization_as_tensor_content
+        self._channel_options = transport.channel_options(options.grpc_channel_arguments)
+        self._credentials = transport.server_credentials(options.ssl_config_file)
+        self._max_rpcs = transport.max_concurrent_rpcs(options.grpc_max_threads)
+        self._health = _health_servicer() if options.enable_grpc_healthcheck_service else None
+        self._server: grpc.aio.Server | None = None
+        self.port: int | None = None
+        """The bound TCP port once started; None without TCP (``--port=0``)."""
+
+    async def start(self) -> None:
+        server = grpc.aio.server(
+            options=self._channel_options, maximum_concurrent_rpcs=self._max_rpcs
+        )
+        prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+            PredictionServicer(self._service, tensor_content=self._tensor_content), server
+        )
+        model_service_pb2_grpc.add_ModelServiceServicer_to_server(
+            ModelServicer(self._service, self._core), server
+        )
+        if self._health is not None:
+            for name in HEALTH_SERVICE_NAMES:
+                await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
+            health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        if self._port:
+            self.port = self._bind(server, f"0.0.0.0:{self._port}")
+        if self._socket_path:
+            _remove_stale_socket(self._socket_path)
+            self._bind(server, f"unix:{self._socket_path}")
+        await server.start()
+        self._server = server
+        if self._port:
+            logger.info("Running gRPC ModelServer at 0.0.0.0:%d ...", self.port)
+        if self._socket_path:
+            logger.info("Running gRPC ModelServer at UNIX socket %s ...", self._socket_path)
+
+    def _bind(self, server: grpc.aio.Server, address: str) -> int:
+        try:
+            if self._credentials is None:
+                return server.add_insecure_port(address)
+            return server.add_secure_port(address, self._credentials)
+        except RuntimeError as exc:  # grpc reports bind failures as RuntimeError
+            raise OSError(f"Failed to bind gRPC server to {address}: {exc}") from exc
+
+    async def stop(self, grace_seconds: float | None = None) -> None:
+        """Drain: no new RPCs, in-flight ones get ``grace_seconds`` (None = wait for all)."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        if self._health is not None:
+            await self._health.enter_graceful_shutdown()
+        await server.stop(grace_seconds)
+        logger.info("gRPC server stopped")
+
+
+class _HealthServicer(Protocol):
+    """The part of grpc_health's asyncio servicer used here (its stubs describe only the sync
+    one, whose methods block)."""
+
+    async def set(
+        self, service: str, status: health_pb2.HealthCheckResponse.ServingStatus
+    ) -> None: ...
+
+    async def enter_graceful_shutdown(self) -> None: ...
+
+
+def _health_servicer() -> _HealthServicer:
+    servicer: _HealthServicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    return servicer
+
+
+def _remove_stale_socket(path: str) -> None:
+    """Unlink a socket file a previous process left behind; anything else is left alone (binding
+    then fails with a clear error rather than deleting a user's file)."""
+    try:
+        if stat.S_ISSOCK(os.lstat(path).st_mode):
+            os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,113 @@
+"""gRPC server settings from the flags: channel arguments, TLS credentials, concurrency.
+
+* ``--grpc_channel_arguments``: ``k=v,k=v``; a value that parses completely as an int32 is passed
+  as an int, anything else as a string (TF Serving's ``parseGrpcChannelArgs``). They come after the
+  message-size limits, which are INT32_MAX as in TF Serving, so a flag may still lower them.
+* ``--ssl_config_file``: a text ``SSLConfig``; PEM strings ``server_key``/``server_cert``, optional
+  ``custom_ca``; ``client_verify`` requires and verifies client certificates (against
+  ``custom_ca``, or gRPC's bundled roots when there is none, as gRPC C++ does with an empty
+  ``pem_root_certs``).
+* ``--grpc_max_threads``: TF Serving caps gRPC's sync-server threads with a resource quota, so at
+  most that many RPCs run at once and the next one fails RESOURCE_EXHAUSTED. grpc.aio has no
+  request threads; its equivalent is ``maximum_concurrent_rpcs``, which rejects RPCs beyond the
+  limit with RESOURCE_EXHAUSTED the same way. A value <= 0 means no limit.
+
+Configuration errors are ServingErrors (INVALID_ARGUMENT), raised before any port opens.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Final
+
+import grpc
+from google.protobuf import text_format
+
+from pyserving.errors import Code, ServingError
+from pyserving.protos import parse_text, ssl_config_pb2
+
+INT32_MAX: Final = 2**31 - 1
+_INT32_MIN: Final = -(2**31)
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+
+ChannelOption = tuple[str, int | str]
+
+
+def _int32(value: str) -> int | None:
+    """TF's ``safe_strto32``: the whole value is a decimal int32 (surrounding spaces allowed)."""
+    if not _INTEGER.fullmatch(value):
+        return None
+    number = int(value)
+    return number if _INT32_MIN <= number <= INT32_MAX else None
+
+
+def channel_options(arguments: str) -> list[ChannelOption]:
+    """Server channel options: unlimited (INT32_MAX) message sizes, then the flag's arguments."""
+    options: list[ChannelOption] = [
+        ("grpc.max_send_message_length", INT32_MAX),
+        ("grpc.max_receive_message_length", INT32_MAX),
+    ]
+    for item in arguments.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ServingError(
+                Code.INVALID_ARGUMENT,
+                f"--grpc_channel_arguments: expected key=value, got {item!r}",
+            )
+        number = _int32(value)
+        options.append((key, value if number is None else number))
+    return options
+
+
+def max_concurrent_rpcs(grpc_max_threads: int) -> int | None:
+    return grpc_max_threads if grpc_max_threads > 0 else None
+
+
+def _default_roots() -> bytes:
+    roots = Path(grpc.__file__).resolve().parent / "_cython" / "_credentials" / "roots.pem"
+    try:
+        return roots.read_bytes()
+    except OSError as exc:
+        raise ServingError(
+            Code.INVALID_ARGUMENT,
+            "SSLConfig.client_verify needs custom_ca (gRPC's default roots are not available)",
+        ) from exc
+
+
+def read_ssl_config(path: str) -> ssl_config_pb2.SSLConfig:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ServingError(Code.NOT_FOUND, f"{path}; {exc.strerror}") from exc
+    try:
+        return parse_text(text, ssl_config_pb2.SSLConfig())
+    except text_format.ParseError as exc:
+        raise ServingError(
+            Code.INVALID_ARGUMENT, f"Invalid protobuf file: '{path}' ({exc})"
+        ) from exc
+
+
+def server_credentials(ssl_config_file: str) -> grpc.ServerCredentials | None:
+    """TLS credentials from ``--ssl_config_file``, or None for plaintext."""
+    if not ssl_config_file:
+        return None
+    config = read_ssl_config(ssl_config_file)
+    if not config.server_key or not config.server_cert:
+        raise ServingError(
+            Code.INVALID_ARGUMENT,
+            f"{ssl_config_file}: SSLConfig needs both server_key and server_cert (PEM text)",
+        )
+    roots: bytes | None = config.custom_ca.encode() if config.custom_ca else None
+    if config.client_verify and roots is None:
+        roots = _default_roots()
+    try:
+        return grpc.ssl_server_credentials(
+            [(config.server_key.encode(), config.server_cert.encode())],
+            root_certificates=roots,
+            require_client_auth=config.client_verify,
+        )
+    except (ValueError, TypeError) as exc:
+        raise ServingError(Code.INVALID_ARGUMENT, f"{ssl_config_file}: {exc}") from exc

@@ -1,0 +1,105 @@
+"""TensorFlow Serving's JSON spelling of floating-point numbers.
+
+TF Serving writes a float as the six-significant-digit ``%g`` form when that string parses back to
+the same value at the tensor's precision, else with 9 (float32) or 17 (float64) significant digits.
+A result with neither ``.`` nor an exponent gets ``.0`` appended (``3.0``, ``999999.0``) so that
+clients see a decimal; exponent forms stay as printf writes them (``9e+06``, ``3e-05``). Non-finite
+values are written bare: ``NaN``, ``Infinity``, ``-Infinity`` (not valid strict JSON, but what TF
+Serving emits and what its clients parse).
+
+``format_float`` does one value; ``format_float_array`` does a whole tensor with the precision
+decision vectorized (see ``_float32_six_digit_mask``) so that each element costs one ``%`` format.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_NON_FINITE_TEXT = {math.inf: "Infinity", -math.inf: "-Infinity"}
+
+# Powers of ten covering every float32 magnitude (1e-45 .. 3.4e38) scaled into [1e5, 1e6).
+_POW10_BIAS = 64
+_POW10 = 10.0 ** np.arange(-_POW10_BIAS, _POW10_BIAS + 1, dtype=np.float64)
+
+
+def _non_finite(value: float) -> str:
+    return "NaN" if value != value else _NON_FINITE_TEXT[value]
+
+
+def format_float(value: float, single: bool) -> str:
+    """``value`` spelled like TF Serving, as a float32 when ``single`` else as a float64."""
+    if not math.isfinite(value):
+        return _non_finite(value)
+    if single:
+        value = float(np.float32(value))  # TF formats the float, not the double it came from
+    text = f"{value:.6g}"
+    if single:
+        if np.float32(float(text)) != np.float32(value):
+            text = f"{value:.9g}"
+    elif float(text) != value:
+        text = f"{value:.17g}"
+    if "." not in text and "e" not in text:
+        text += ".0"
+    return text
+
+
+def format_float_array(flat: np.ndarray) -> list[str]:
+    """The TF spelling of every element of a 1-D float32 or float64 array, in order."""
+    values: list[float] = flat.tolist()
+    if not values:
+        return []
+    finite = np.isfinite(flat)
+    if flat.dtype == np.float32:
+        six, unsure = _float32_six_digit_mask(flat, finite)
+        texts = [
+            f"{value:.6g}" if short else f"{value:.9g}"
+            for value, short in zip(values, six.tolist(), strict=True)
+        ]
+        for index in np.flatnonzero(unsure).tolist():
+            texts[index] = format_float(values[index], single=True)
+    else:
+        texts = [f"{value:.6g}" for value in values]
+        # Parse every six-digit text back in one vectorized call; mismatches need 17 digits.
+        back = np.array(texts, dtype=np.str_).astype(np.float64)
+        for index in np.flatnonzero((back != flat) & finite).tolist():
+            texts[index] = f"{values[index]:.17g}"
+    # Only integral values can print without "." or exponent; fix just those.
+    with np.errstate(invalid="ignore"):
+        integral = finite & (np.floor(flat) == flat)
+    for index in np.flatnonzero(integral).tolist():
+        text = texts[index]
+        if "." not in text and "e" not in text:
+            texts[index] = text + ".0"
+    for index in np.flatnonzero(~finite).tolist():
+        texts[index] = _non_finite(values[index])
+    return texts
+
+
+def _float32_six_digit_mask(x32: np.ndarray, finite: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(six, unsure): where ``%.6g`` round-trips at float32, and where arithmetic cannot tell.
+
+    Rounds each value to six significant digits in float64 (exact for float32 inputs up to a few
+    ulps of float64) and checks that the decimal converts back to the same float32. Values whose
+    rounding is within float64 noise of a tie, or whose decimal sits within noise of a float32
+    rounding boundary, are flagged ``unsure`` and decided by formatting and parsing the string.
+    """
+    special = ~finite | (x32 == 0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        x = np.abs(x32, dtype=np.float64)
+        x[special] = 1.0
+        power = 5 - np.floor(np.log10(x)).astype(np.intp)
+        scaled = x * _POW10[power + _POW10_BIAS]
+        # log10 can be off by one next to powers of ten: renormalize into [1e5, 1e6).
+        shift = (scaled < 1e5).astype(np.intp) - (scaled >= 1e6)
+        if shift.any():
+            power += shift
+            scaled = x * _POW10[power + _POW10_BIAS]
+        fraction = scaled - np.floor(scaled)
+        decimal = np.rint(scaled) / _POW10[power + _POW10_BIAS]
+        low = (decimal * (1 - 1e-14)).astype(np.float32)
+        high = (decimal * (1 + 1e-14)).astype(np.float32)
+    unsure = ((np.abs(fraction - 0.5) < 1e-6) | (low != high)) & ~special
+    six = ((low == np.abs(x32)) & ~unsure) | special
+    return six, unsure

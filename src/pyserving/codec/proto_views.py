@@ -1,0 +1,52 @@
+"""Core results as TF Serving protos, and those protos as TF Serving's REST JSON.
+
+Both adapters answer status and metadata with the same messages (gRPC sends them, REST prints
+them with protobuf's JSON mapping: snake_case names, int64 as strings, enums by name, defaults
+printed), so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pyserving.lifecycle.state import VersionStatus
+from pyserving.protos import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    message_to_json_dict,
+)
+from pyserving.signature import Signature
+
+
+def status_response(
+    statuses: Sequence[VersionStatus],
+) -> get_model_status_pb2.GetModelStatusResponse:
+    response = get_model_status_pb2.GetModelStatusResponse()
+    for status in statuses:
+        entry = response.model_version_status.add()
+        entry.version = status.version
+        entry.state = int(status.state)  # type: ignore[assignment]
+        entry.status.error_code = int(status.error_code)  # type: ignore[assignment]
+        entry.status.error_message = status.error_message
+    return response
+
+
+def signature_def_map(
+    signatures: Mapping[str, Signature],
+) -> get_model_metadata_pb2.SignatureDefMap:
+    result = get_model_metadata_pb2.SignatureDefMap()
+    for key, signature in signatures.items():
+        result.signature_def[key].ParseFromString(signature.proto)
+    return result
+
+
+def status_json(statuses: Sequence[VersionStatus]) -> dict[str, Any]:
+    return message_to_json_dict(status_response(statuses))
+
+
+def metadata_json(name: str, version: int, signatures: Mapping[str, Signature]) -> dict[str, Any]:
+    return {
+        "model_spec": {"name": name, "signature_name": "", "version": str(version)},
+        "metadata": {"signature_def": message_to_json_dict(signature_def_map(signatures))},
+    }

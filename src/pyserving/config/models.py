@@ -1,0 +1,137 @@
+"""The served models: from ``--model_config_file`` (TF Serving's text ModelServerConfig), from
+``--model_name``/``--model_base_path``, or from ``pyserving serve`` paths.
+
+Validation messages are TF Serving's (server_core.cc), so scripts that grep them keep working.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from google.protobuf import text_format
+
+from pyserving.config.options import ServerOptions
+from pyserving.errors import Code, ServingError
+from pyserving.lifecycle.config import ModelConfig, VersionPolicy
+from pyserving.protos import model_server_config_pb2, parse_text
+from pyserving.runtimes.registry import is_known_platform
+
+logger = logging.getLogger("pyserving.config")
+
+# ModelConfig.model_type (deprecated): TENSORFLOW = 1 means platform "tensorflow".
+_MODEL_TYPE_TENSORFLOW = 1
+
+
+def read_model_server_config(path: str) -> model_server_config_pb2.ModelServerConfig:
+    """Parse a text-format ModelServerConfig file, reporting errors as TF Serving does."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise ServingError(Code.NOT_FOUND, f"{path}; {exc.strerror}") from exc
+    config = model_server_config_pb2.ModelServerConfig()
+    try:
+        parse_text(text, config)
+    except text_format.ParseError as exc:
+        # TF Serving's protobuf logs this line to stderr; tests and users grep it.
+        print(
+            f"Error parsing text-format tensorflow.serving.ModelServerConfig: {exc}",
+            file=sys.stderr,
+        )
+        raise ServingError(Code.INVALID_ARGUMENT, f"Invalid protobuf file: '{path}'") from exc
+    return config
+
+
+def _policy(config: model_server_config_pb2.ModelConfig) -> VersionPolicy:
+    policy = config.model_version_policy
+    kind = policy.WhichOneof("policy_choice")
+    if kind == "all":
+        return VersionPolicy("all")
+    if kind == "specific":
+        return VersionPolicy("specific", versions=tuple(policy.specific.versions))
+    if kind == "latest":
+        return VersionPolicy("latest", num_versions=max(1, policy.latest.num_versions))
+    return VersionPolicy("latest", num_versions=1)
+
+
+def _platform(config: model_server_config_pb2.ModelConfig) -> str:
+    if config.model_platform:
+        platform = config.model_platform
+    elif config.model_type == _MODEL_TYPE_TENSORFLOW:
+        platform = "tensorflow"
+    else:
+        raise ServingError(
+            Code.INVALID_ARGUMENT,
+            "Illegal setting neither ModelServerConfig::model_type (deprecated) nor "
+            f"ModelServerConfig::model_platform, model name is {config.name}",
+        )
+    if not is_known_platform(platform):
+        raise ServingError(
+            Code.INVALID_ARGUMENT, f"Model {config.name} requests unsupported platform {platform}"
+        )
+    return platform
+
+
+def _is_absolute_or_uri(path: str) -> bool:
+    return os.path.isabs(path) or "://" in path
+
+
+def models_from_config(config: model_server_config_pb2.ModelServerConfig) -> list[ModelConfig]:
+    """Validate a ModelServerConfig and convert it to lifecycle configs."""
+    kind = config.WhichOneof("config")
+    if kind is None:
+        return []
+    if kind != "model_config_list":
+        raise ServingError(
+            Code.UNIMPLEMENTED, "pyserving supports only model_config_list configurations"
+        )
+    models: list[ModelConfig] = []
+    seen: set[str] = set()
+    for entry in config.model_config_list.config:
+        if entry.name in seen:
+            raise ServingError(
+                Code.INVALID_ARGUMENT,
+                f"Illegal to list model {entry.name} multiple times in config list",
+            )
+        seen.add(entry.name)
+        if not _is_absolute_or_uri(entry.base_path):
+            raise ServingError(
+                Code.INVALID_ARGUMENT,
+                f"Expected model {entry.name} to have an absolute path or URI; "
+                f"got base_path()={entry.base_path}",
+            )
+        if entry.HasField("logging_config"):
+            raise ServingError(Code.INVALID_ARGUMENT, "No request-logger-creator provided.")
+        models.append(
+            ModelConfig(
+                name=entry.name,
+                base_path=entry.base_path,
+                platform=_platform(entry),
+                policy=_policy(entry),
+                labels=dict(entry.version_labels),
+            )
+        )
+    return models
+
+
+def _inline(pairs: Sequence[tuple[str, str]]) -> list[ModelConfig]:
+    return [ModelConfig(name=name, base_path=os.path.abspath(path)) for name, path in pairs]
+
+
+def models_from_options(options: ServerOptions) -> list[ModelConfig]:
+    """The models to serve, in TF Serving's precedence: config file, then the single-model flags."""
+    if options.model_config_file:
+        return models_from_config(read_model_server_config(options.model_config_file))
+    if options.model_config_inline:
+        return _inline(options.model_config_inline)
+    if options.model_base_path:
+        # TF Serving requires an absolute base path; resolving a relative one is friendlier and
+        # cannot change the meaning of a path TF Serving accepts.
+        return _inline([(options.model_name, options.model_base_path)])
+    raise ServingError(
+        Code.INVALID_ARGUMENT,
+        "Both server_options.model_base_path and server_options.model_config_file are empty!",
+    )

@@ -1,0 +1,102 @@
+"""Server options: one attribute per ``tensorflow_model_server`` flag, plus pyserving's own.
+
+Each TensorFlow Serving attribute is named exactly like its flag and has TF Serving's type and
+default (``model_servers/server.h`` ``Server::Options`` and ``main.cc``), so a flag table can map
+``--name=value`` onto ``dataclasses.replace(options, name=value)`` with no renaming. This class is
+the single source of the defaults: the flag table and the usage text read them from here.
+
+Attributes are declared in TF Serving's flag order (the order ``--help`` lists them in).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+__all__ = ["ServerOptions", "schedulable_cpus"]
+
+
+def schedulable_cpus() -> int:
+    """CPUs this process may run on (TF's ``port::NumSchedulableCPUs``: the affinity mask)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity API outside Linux: fall back to all CPUs
+        return os.cpu_count() or 1
+
+
+def _four_per_cpu() -> int:
+    return 4 * schedulable_cpus()
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ServerOptions:
+    """Everything ``tensorflow_model_server`` and ``pyserving serve`` configure (immutable)."""
+
+    # gRPC / HTTP endpoints.
+    port: int = 8500
+    grpc_socket_path: str = ""
+    rest_api_port: int = 0
+    rest_api_num_threads: int = dataclasses.field(default_factory=_four_per_cpu)
+    rest_api_timeout_in_ms: int = 30000
+    rest_api_enable_cors_support: bool = False
+    # Batching and labels.
+    enable_batching: bool = False
+    allow_version_labels_for_unavailable_models: bool = False
+    batching_parameters_file: str = ""
+    enable_per_model_batching_parameters: bool = False
+    # Which models, and how they are (re)loaded.
+    model_config_file: str = ""
+    model_config_file_poll_wait_seconds: int = 0
+    model_name: str = "default"
+    model_base_path: str = ""
+    num_load_threads: int = 0
+    num_unload_threads: int = 0
+    max_num_load_retries: int = 5
+    load_retry_interval_micros: int = 60 * 1000 * 1000
+    file_system_poll_wait_seconds: int = 1
+    flush_filesystem_caches: bool = True
+    # TensorFlow sessions.
+    tensorflow_session_parallelism: int = 0
+    tensorflow_session_config_file: str = ""
+    tensorflow_intra_op_parallelism: int = 0
+    tensorflow_inter_op_parallelism: int = 0
+    # Credentials and platform.
+    use_alts_credentials: bool = False
+    ssl_config_file: str = ""
+    platform_config_file: str = ""
+    per_process_gpu_memory_fraction: float = 0.0
+    saved_model_tags: str = "serve"
+    grpc_channel_arguments: str = ""
+    grpc_max_threads: int = dataclasses.field(default_factory=_four_per_cpu)
+    # Warmup, version, monitoring, TFLite, misc.
+    enable_model_warmup: bool = True
+    num_request_iterations_for_warmup: int = 0
+    version: bool = False
+    monitoring_config_file: str = ""
+    remove_unused_fields_from_bundle_metagraph: bool = True
+    prefer_tflite_model: bool = False
+    num_tflite_pools: int = dataclasses.field(default_factory=schedulable_cpus)
+    num_tflite_interpreters_per_pool: int = 1
+    enable_signature_method_name_check: bool = False
+    xla_cpu_compilation_enabled: bool = False
+    xla_gpu_compilation_enabled: bool = False
+    enable_profiler: bool = True
+    thread_pool_factory_config_file: str = ""
+    mixed_precision: str = ""
+    skip_initialize_tpu: bool = False
+    enable_grpc_healthcheck_service: bool = False
+    enable_serialization_as_tensor_content: bool = False
+
+    # pyserving extensions (also flags: see ``pyserving.config.flags``).
+    #: Largest accepted HTTP request body; bigger bodies get HTTP 413.
+    rest_api_max_body_bytes: int = 64 * 1024 * 1024
+    #: "text" (human log lines) or "json" (one JSON object per line).
+    log_format: str = "text"
+    #: Log one line per HTTP request.
+    access_log: bool = False
+
+    # pyserving only, not a flag: (model name, absolute base path) pairs given to
+    # ``pyserving serve`` with several paths. When non-empty it replaces model_name /
+    # model_base_path and the server builds a ModelServerConfig from it (nothing is written to
+    # disk); it is mutually exclusive with model_config_file.
+    model_config_inline: tuple[tuple[str, str], ...] = ()

@@ -1,0 +1,242 @@
+"""ServerCore: the lifecycle's composition root and the one object the rest of the server uses.
+
+It wires a :class:`~pyserving.lifecycle.source.FileSystemSource` (which versions exist) to an
+:class:`~pyserving.lifecycle.manager.AspiredVersionsManager` (loads, unloads, the serving map) and a
+:class:`~pyserving.lifecycle.monitor.ServableStateMonitor` (statuses, listeners, readiness).
+
+Threads: one polling thread; load workers (4 x CPUs until :meth:`ServerCore.wait_until_ready`
+succeeds, then ``num_load_threads``, 0 meaning one at a time); ``num_unload_threads`` unload
+workers (0 meaning one). Requests never wait on any of them: :meth:`ServerCore.acquire` reads an
+immutable map and takes one per-version counter lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+
+from pyserving.errors import Code, ServingError, invalid_argument, not_found
+from pyserving.lifecycle.config import ModelConfig
+from pyserving.lifecycle.handle import ServableHandle
+from pyserving.lifecycle.manager import AspiredVersionsManager
+from pyserving.lifecycle.monitor import ServableStateMonitor, StateListener, readiness
+from pyserving.lifecycle.source import FileSystemSource
+from pyserving.lifecycle.state import VersionStatus
+from pyserving.runtimes.base import LoadOptions, Runtime
+from pyserving.runtimes.registry import get_runtime
+
+logger = logging.getLogger(__name__)
+
+# A lease fails only on a version closed for unload, and the map without it is published before the
+# close, so the next lookup finds another version or reports it missing; the bound is a safety net.
+_LEASE_ATTEMPTS = 8
+
+
+class ServerCore:
+    """Serves the versions of the configured models; see the module docstring for threads.
+
+    Thread-safety: every method may be called from any thread; ``acquire`` is the request path and
+    never blocks on loads, unloads or other models. Lifecycle: ``start`` once, then any number of
+    ``reload_config``, then ``shutdown`` (idempotent).
+    """
+
+    def __init__(
+        self,
+        *,
+        load_options: LoadOptions,
+        file_system_poll_wait_seconds: float = 1,
+        max_num_load_retries: int = 5,
+        load_retry_interval_micros: int = 60_000_000,
+        num_load_threads: int = 0,
+        num_unload_threads: int = 0,
+        runtime_for: Callable[[str], Runtime] = get_runtime,
+        allow_version_labels_for_unavailable_models: bool = False,
+        version_settle_seconds: float = 0.2,
+    ) -> None:
+        self.allow_version_labels_for_unavailable_models = (
+            allow_version_labels_for_unavailable_models
+        )
+        self._runtime_for = runtime_for
+        self._num_load_threads = num_load_threads
+        self._monitor = ServableStateMonitor()
+        self._manager = AspiredVersionsManager(
+            monitor=self._monitor,
+            runtime_for=runtime_for,
+            load_options=load_options,
+            max_num_load_retries=max_num_load_retries,
+            load_retry_interval_seconds=max(0, load_retry_interval_micros) / 1e6,
+            num_load_threads=4 * _schedulable_cpus(),  # TF Serving's initial load parallelism
+            num_unload_threads=num_unload_threads,
+        )
+        self._source = FileSystemSource(
+            poll_wait_seconds=file_system_poll_wait_seconds,
+            settle_seconds=version_settle_seconds,
+            on_aspired=self._manager.set_aspired_versions,
+            is_complete=self._looks_complete,
+        )
+        self._lock = threading.Lock()  # serialises start / reload_config / shutdown
+        self._models: tuple[ModelConfig, ...] = ()
+        self._started = False
+        self._closing = False
+        self._closed = threading.Event()
+        self._initial_loads_done = False
+
+    # -- configuration ----------------------------------------------------------------------------
+
+    def start(self, models: Sequence[ModelConfig]) -> None:
+        """Begin polling and loading ``models``; returns at once (see :meth:`wait_until_ready`)."""
+        _check_unique(models)
+        with self._lock:
+            if self._started or self._closing:
+                raise RuntimeError("ServerCore.start() may be called only once, before shutdown()")
+            self._started = True
+            self._apply(models)
+            self._source.start()
+
+    def reload_config(self, models: Sequence[ModelConfig]) -> None:
+        """Replace the model list: added models start loading, removed ones unload (both in the
+        background; :meth:`wait_until_ready` waits for the added ones), labels are updated."""
+        _check_unique(models)
+        with self._lock:
+            if not self._started or self._closing:
+                raise RuntimeError("ServerCore.reload_config() needs a started, running core")
+            self._apply(models)
+
+    def _apply(self, models: Sequence[ModelConfig]) -> None:
+        # Manager first: it must know a new model before the source reports its versions, and it
+        # ignores reports for a removed model that a look in progress may still send.
+        self._models = tuple(models)
+        self._manager.configure(self._models)
+        self._source.set_models(self._models)
+        self._monitor.wake_waiters()  # wait_until_ready re-checks against the new model list
+
+    def add_state_listener(self, fn: StateListener) -> None:
+        """``fn(name, version, state, error)`` on every transition, in order, on a lifecycle
+        thread; it must return quickly and must not call :meth:`shutdown`. ``error`` is set only
+        for a failed load (END)."""
+        self._monitor.add_listener(fn)
+
+    # -- readiness --------------------------------------------------------------------------------
+
+    def wait_until_ready(self, timeout: float | None = None) -> None:
+        """Block until every configured model has an AVAILABLE version or has definitively failed.
+
+        Raises the failed model's ServingError (the first one in config order), ``TimeoutError``
+        after ``timeout`` seconds, or CANCELLED if the core shuts down meanwhile. A model whose base
+        path holds no version keeps this waiting (the source logs why on every poll). The first
+        success switches loads from the startup pool to ``num_load_threads`` workers.
+        """
+
+        def check() -> ServingError | bool | None:
+            if self._closing:
+                return ServingError(Code.CANCELLED, "Server is shutting down")
+            waiting = False
+            for model in self._models:
+                state = readiness(self._monitor.statuses(model.name))
+                if isinstance(state, ServingError):
+                    return state
+                waiting = waiting or state is None
+            return None if waiting else True
+
+        outcome = self._monitor.wait_for(check, timeout)
+        if outcome is None:
+            pending = [m.name for m in self._models if not self._has_available(m.name)]
+            raise TimeoutError(f"Models not available after {timeout} s: {', '.join(pending)}")
+        if isinstance(outcome, ServingError):
+            raise outcome
+        with self._lock:
+            if not self._initial_loads_done:
+                self._initial_loads_done = True
+                self._manager.set_num_load_threads(self._num_load_threads)
+
+    def is_ready(self) -> bool:
+        """Every configured model has an AVAILABLE version (lock-free)."""
+        return all(self._has_available(m.name) for m in self._models)
+
+    def _has_available(self, name: str) -> bool:
+        view = self._manager.serving_map.get(name)
+        return view is not None and view.latest is not None
+
+    # -- request path -----------------------------------------------------------------------------
+
+    def acquire(
+        self, name: str, version: int | None = None, label: str | None = None
+    ) -> ServableHandle:
+        """A handle on the version a request means (TF Serving's resolution and messages).
+
+        No version and no label -> the highest AVAILABLE version. Release the handle when done.
+        O(1) and non-blocking: one immutable-map lookup and one per-version counter increment.
+        """
+        if version is not None and label is not None:
+            raise ValueError("pass a version or a label, not both")
+        for _ in range(_LEASE_ATTEMPTS):
+            servable = self._manager.serving_map.resolve(name, version, label)
+            handle = servable.try_lease()
+            if handle is not None:
+                return handle
+        if version is None and label is None:
+            raise not_found(f"Servable not found for request: Latest({name})")
+        raise not_found(f"Servable not found for request: Specific({name}, {servable.version})")
+
+    # -- status -----------------------------------------------------------------------------------
+
+    def model_status(self, name: str, version: int | None = None) -> list[VersionStatus]:
+        """GetModelStatus: every known version (END kept), highest first, or just ``version``."""
+        return self._monitor.model_status(name, version)
+
+    def model_names(self) -> list[str]:
+        """The configured models, in config order."""
+        return [m.name for m in self._models]
+
+    # -- shutdown ---------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop polling and unload every version, waiting for outstanding handles to be released.
+        Idempotent; a concurrent second call waits for the first to finish."""
+        with self._lock:
+            first = not self._closing
+            self._closing = True
+        if not first:
+            self._closed.wait()
+            return
+        self._monitor.wake_waiters()  # wait_until_ready callers see _closing
+        self._source.stop()
+        self._manager.shutdown()
+        self._closed.set()
+        logger.info("Server core shut down")
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _looks_complete(self, platform: str, path: str) -> bool:
+        """The runtime's optional ``is_version_complete(path)``; True when it has none, or when the
+        platform cannot be resolved (the load will then report why)."""
+        try:
+            runtime = self._runtime_for(platform)
+        except Exception:
+            return True
+        check = getattr(runtime, "is_version_complete", None)
+        if check is None:
+            return True
+        try:
+            return bool(check(path))
+        except Exception:
+            logger.exception("is_version_complete(%s) failed on the %s runtime", path, platform)
+            return True
+
+
+def _check_unique(models: Sequence[ModelConfig]) -> None:
+    seen: set[str] = set()
+    for model in models:
+        if model.name in seen:
+            raise invalid_argument(
+                f"Illegal to list model {model.name} multiple times in config list"
+            )
+        seen.add(model.name)
+
+
+def _schedulable_cpus() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)

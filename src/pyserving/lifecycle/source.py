@@ -1,0 +1,223 @@
+"""The file-system source: polls each model's base path and tells the manager what to serve.
+
+TF Serving's ``FileSystemStoragePathSource``, plus a guard against half-written versions. A version
+directory becomes a candidate only when
+
+1. the runtime says it looks complete (``runtime.is_version_complete(path)``, when the runtime
+   has that method: TensorFlow checks for ``saved_model.pb``/``.pbtxt`` or a legacy
+   ``export.meta``), and
+2. a recursive snapshot of it (relative paths, sizes, mtimes) is identical in two consecutive looks.
+
+At startup (and when models are added) the second look comes after a short settle delay instead of a
+whole poll period, so startup is not slowed; afterwards a new version is picked up within two poll
+periods. Publishers should still write a version under a temporary name in the same base path
+(``.tmp-42/``, which does not parse as a number) and ``rename`` it to ``42/`` when complete: the
+rename is atomic, and the checks above are only a safety net for copies that are not.
+
+The version policy then picks the aspired versions among the candidates; versions dropping out (a
+deleted directory, a newer version for latest-N) are un-aspired, which unloads them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pyserving.lifecycle.config import ModelConfig
+from pyserving.lifecycle.storage_path import Fingerprint, fingerprint, list_versions
+
+logger = logging.getLogger(__name__)
+
+AspiredCallback = Callable[[str, Mapping[int, str]], None]
+"""(model name, version -> version directory): the complete aspired set of one model."""
+CompletenessCheck = Callable[[str, str], bool]
+"""(platform, version directory) -> whether the runtime considers the directory complete."""
+
+
+@dataclass
+class _Scan:
+    """What earlier looks learnt about one model's base path."""
+
+    base_path: str
+    accepted: dict[int, str] = field(default_factory=dict)
+    """Complete and stable versions; not fingerprinted again while their directory exists."""
+    pending: dict[int, Fingerprint] = field(default_factory=dict)
+    """Complete versions seen once, with the fingerprint the next look must match."""
+    noted_incomplete: set[int] = field(default_factory=set)
+    noted_missing: tuple[int, ...] = ()
+
+
+class FileSystemSource:
+    """Polls every configured base path on one background thread.
+
+    ``poll_wait_seconds`` (``--file_system_poll_wait_seconds``): > 0 poll with that period; 0 look
+    once at start (plus the settle look) and never again, even for models added later; < 0 never
+    look at all.
+
+    Thread-safety: ``set_models``/``start``/``stop``/``poll_once`` may be called from any thread. A
+    look holds the source's lock from listing to calling ``on_aspired``, so a look never interleaves
+    with ``set_models`` (lock order: source, then manager).
+    """
+
+    def __init__(
+        self,
+        *,
+        poll_wait_seconds: float,
+        settle_seconds: float,
+        on_aspired: AspiredCallback,
+        is_complete: CompletenessCheck,
+    ) -> None:
+        self._poll_wait = poll_wait_seconds
+        self._settle = settle_seconds
+        self._on_aspired = on_aspired
+        self._is_complete = is_complete
+        self._lock = threading.Lock()
+        self._models: dict[str, ModelConfig] = {}
+        self._scans: dict[str, _Scan] = {}
+        self._wake = threading.Condition(threading.Lock())
+        self._kicked = False
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+
+    def set_models(self, models: Sequence[ModelConfig]) -> None:
+        """Replace the polled models; new ones get a look (and a settle look) promptly."""
+        with self._lock:
+            self._models = {m.name: m for m in models}
+            old = self._scans
+            self._scans = {}
+            for m in models:
+                scan = old.get(m.name)
+                if scan is None or scan.base_path != m.base_path:
+                    scan = _Scan(m.base_path)
+                self._scans[m.name] = scan
+        with self._wake:
+            self._kicked = True
+            self._wake.notify_all()
+
+    def start(self) -> None:
+        if self._poll_wait < 0:
+            logger.warning("File system polling is disabled (poll wait < 0): no version will load")
+            return
+        with self._wake:
+            self._kicked = False  # the first looks below cover the models set so far
+        self._thread = threading.Thread(target=self._run, name="pyserving-fs-source", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling and wait for a look in progress to finish. Idempotent."""
+        with self._wake:
+            self._stopped = True
+            self._wake.notify_all()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+
+    def _run(self) -> None:
+        self._look_twice()
+        if self._poll_wait == 0:
+            return
+        while (kicked := self._sleep(self._poll_wait, wake_on_kick=True)) is not None:
+            if kicked:
+                self._look_twice()
+            else:
+                self.poll_once()
+
+    def _look_twice(self) -> None:
+        self.poll_once()
+        if self._sleep(self._settle, wake_on_kick=False) is not None:
+            self.poll_once()
+
+    def _sleep(self, seconds: float, *, wake_on_kick: bool) -> bool | None:
+        """Wait; None if stopped, else whether ``set_models`` asked for a prompt look."""
+        with self._wake:
+            self._wake.wait_for(lambda: self._stopped or (wake_on_kick and self._kicked), seconds)
+            if self._stopped:
+                return None
+            kicked = wake_on_kick and self._kicked
+            if kicked:
+                self._kicked = False
+            return kicked
+
+    def poll_once(self) -> None:
+        """Look at every base path once and report each model's aspired versions."""
+        with self._lock:
+            for name, model in self._models.items():
+                aspired = self._look(model, self._scans[name])
+                if aspired is not None:
+                    self._on_aspired(name, aspired)
+
+    def _look(self, model: ModelConfig, scan: _Scan) -> dict[int, str] | None:
+        """The aspired versions of ``model`` now, or None when its base path cannot be read."""
+        try:
+            found = list_versions(model.base_path, model.name)
+        except OSError as exc:
+            logger.error(
+                "Could not find base path %s for servable %s with error %s",
+                model.base_path,
+                model.name,
+                exc,
+            )
+            return None
+        if not found:
+            logger.warning(
+                "No versions of servable %s found under base path %s. Did you forget to name your "
+                "leaf directory as a number (eg. '/1/')?",
+                model.name,
+                model.base_path,
+            )
+        for table in (scan.accepted, scan.pending):
+            for gone in table.keys() - found.keys():
+                del table[gone]
+        scan.noted_incomplete &= found.keys()
+        ready = self._candidates(model, scan, found)
+        if model.policy.kind == "specific":
+            missing = tuple(sorted(set(model.policy.versions) - found.keys()))
+            if missing and missing != scan.noted_missing:  # warned once per change, not per poll
+                logger.warning(
+                    "Specific versions %s of servable %s not found under base path %s",
+                    list(missing),
+                    model.name,
+                    model.base_path,
+                )
+            scan.noted_missing = missing
+        return {v: ready[v] for v in model.policy.aspired(ready)}
+
+    def _candidates(self, model: ModelConfig, scan: _Scan, found: dict[int, str]) -> dict[int, str]:
+        """Complete and stable versions, checking only those the policy could pick: newest first,
+        stopping after N for latest-N, only the listed ones for specific."""
+        policy = model.policy
+        wanted = max(policy.num_versions, 1) if policy.kind == "latest" else len(found)
+        ready: dict[int, str] = {}
+        for version in sorted(found, reverse=True):
+            if len(ready) >= wanted:
+                break
+            if policy.kind == "specific" and version not in policy.versions:
+                continue
+            path = found[version]
+            if scan.accepted.get(version) == path or self._settled(model, scan, version, path):
+                scan.accepted[version] = path
+                ready[version] = path
+        return ready
+
+    def _settled(self, model: ModelConfig, scan: _Scan, version: int, path: str) -> bool:
+        if not self._is_complete(model.platform, path):
+            scan.pending.pop(version, None)
+            if version not in scan.noted_incomplete:
+                scan.noted_incomplete.add(version)
+                logger.info(
+                    "Version %d of servable %s at %s does not look complete yet; waiting",
+                    version,
+                    model.name,
+                    path,
+                )
+            return False
+        now = fingerprint(path)
+        if now is not None and scan.pending.get(version) == now:
+            del scan.pending[version]
+            return True
+        if now is None:
+            scan.pending.pop(version, None)
+        else:
+            scan.pending[version] = now
+        return False

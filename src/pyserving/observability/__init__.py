@@ -1,0 +1,1 @@
+"""Logs (and, later, metrics): cross-cutting, imported by the composition root."""

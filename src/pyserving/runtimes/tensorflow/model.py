@@ -1,0 +1,63 @@
+"""One loaded SavedModel version: its signatures and the session that runs them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+import numpy as np
+
+from pyserving.errors import failed_precondition
+from pyserving.runtimes.tensorflow.session import InlineRuns, SessionRunner
+from pyserving.signature import Signature
+
+
+class TensorFlowModel:
+    """A SavedModel loaded into its own TF1 session (implements :class:`pyserving.runtimes.Model`).
+
+    Thread-safety: ``signatures`` never changes; ``run`` may be called from any number of threads
+    at once; ``unload`` may come from another thread. A ``run`` after ``unload`` raises
+    FAILED_PRECONDITION; one racing with it may instead get TensorFlow's CANCELLED "Session has
+    been closed", never a crash.
+    """
+
+    def __init__(self, path: str, signatures: Mapping[str, Signature], runner: SessionRunner):
+        self._path = path
+        self._signatures: Mapping[str, Signature] = MappingProxyType(dict(signatures))
+        self._runner: SessionRunner | None = runner
+        self._unload_lock = threading.Lock()
+
+    @property
+    def path(self) -> str:
+        """The version directory this model was loaded from."""
+        return self._path
+
+    @property
+    def signatures(self) -> Mapping[str, Signature]:
+        return self._signatures
+
+    @property
+    def inline_runs(self) -> InlineRuns | None:
+        """Where runs execute (see :class:`InlineRuns`); None once unloaded."""
+        runner = self._runner
+        return runner.inline_runs if runner is not None else None
+
+    def run(
+        self,
+        feeds: Mapping[str, np.ndarray],
+        fetches: Sequence[str],
+        timeout_ms: int = 0,
+    ) -> list[np.ndarray]:
+        """Feed tensors by name and fetch tensors by name; see :meth:`SessionRunner.run`."""
+        runner = self._runner  # A local reference keeps the session alive for this whole run.
+        if runner is None:
+            raise failed_precondition(f"The model loaded from {self._path} has been unloaded")
+        return runner.run(feeds, fetches, timeout_ms)
+
+    def unload(self) -> None:
+        """Close the session and drop it; idempotent. Memory returns once in-flight runs end."""
+        with self._unload_lock:
+            runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.close()

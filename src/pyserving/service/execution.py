@@ -1,0 +1,67 @@
+"""Running a model off the event loop while holding its servable handle."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from typing import Protocol
+
+import numpy as np
+
+from pyserving.errors import Code, ServingError
+from pyserving.runtimes.base import Model
+
+# Extra time the event loop waits beyond a run timeout before answering DEADLINE_EXCEEDED itself,
+# so that a runtime honouring the timeout reports its own error first.
+_TIMEOUT_GRACE_S = 0.05
+
+
+class Lease(Protocol):
+    """A servable handle: ``model`` (version ``version``) stays loaded until ``release``."""
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def version(self) -> int: ...
+
+    def release(self) -> None: ...
+
+
+def _run_and_release(
+    lease: Lease, feeds: Mapping[str, np.ndarray], fetches: Sequence[str], timeout_ms: int
+) -> list[np.ndarray]:
+    try:
+        return lease.model.run(feeds, fetches, timeout_ms)
+    finally:
+        lease.release()
+
+
+async def run_model(
+    executor: Executor,
+    lease: Lease,
+    feeds: Mapping[str, np.ndarray],
+    fetches: Sequence[str],
+    timeout_ms: int = 0,
+) -> list[np.ndarray]:
+    """Run ``lease.model`` on ``executor`` and release the lease when the run ends.
+
+    Ownership of ``lease`` passes to this function. The lease is released by the worker thread
+    when the run really finishes, not when the caller stops waiting: a request that times out or
+    is cancelled never lets its version unload under a run still in progress.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        future = loop.run_in_executor(executor, _run_and_release, lease, feeds, fetches, timeout_ms)
+    except BaseException:
+        lease.release()
+        raise
+    if timeout_ms <= 0:
+        return await future
+    try:
+        return await asyncio.wait_for(future, timeout_ms / 1000 + _TIMEOUT_GRACE_S)
+    except TimeoutError:
+        raise ServingError(
+            Code.DEADLINE_EXCEEDED, f"Timed out after {timeout_ms} ms running the model"
+        ) from None

@@ -1,0 +1,162 @@
+"""A TensorFlow-free half_plus_two behind the real ServingService, for the gRPC adapter tests.
+
+``FakeServables`` stands in for the lifecycle's ServerCore (acquire, model_status, reload); the
+model computes ``y = 0.5 * x + 2`` like TF Serving's half_plus_two test model, and has signatures
+that sleep (deadlines) or raise (unexpected errors).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pyserving.dtypes import DataType
+from pyserving.errors import Code, ServingError
+from pyserving.lifecycle.config import ModelConfig
+from pyserving.lifecycle.state import ServableState, VersionStatus
+from pyserving.protos import example_pb2, meta_graph_pb2
+from pyserving.signature import (
+    CLASSIFY_METHOD,
+    PREDICT_METHOD,
+    REGRESS_METHOD,
+    Signature,
+    TensorSpec,
+)
+
+MODEL = "half_plus_two"
+VERSION = 123
+SLEEP_SECONDS = 2.0
+
+
+def _signature(
+    key: str, method: str, inputs: dict[str, TensorSpec], outputs: dict[str, TensorSpec]
+):
+    proto = meta_graph_pb2.SignatureDef(method_name=method)
+    for alias, spec in inputs.items():
+        proto.inputs[alias].name = spec.name
+        proto.inputs[alias].dtype = int(spec.dtype)  # type: ignore[assignment]
+    for alias, spec in outputs.items():
+        proto.outputs[alias].name = spec.name
+        proto.outputs[alias].dtype = int(spec.dtype)  # type: ignore[assignment]
+    return Signature(key, method, inputs, outputs, proto=proto.SerializeToString())
+
+
+_X = TensorSpec("x:0", DataType.DT_FLOAT, (-1, 1))
+_Y = TensorSpec("y:0", DataType.DT_FLOAT, (-1, 1))
+_EXAMPLES = TensorSpec("tf_example:0", DataType.DT_STRING, (-1,))
+_Y_FROM_EXAMPLES = TensorSpec("y_examples:0", DataType.DT_FLOAT, (-1, 1))
+
+SIGNATURES = {
+    "serving_default": _signature("serving_default", PREDICT_METHOD, {"x": _X}, {"y": _Y}),
+    "two_outputs": _signature(
+        "two_outputs",
+        PREDICT_METHOD,
+        {"x": _X},
+        {"y": _Y, "y_again": TensorSpec("y_again:0", DataType.DT_FLOAT)},
+    ),
+    "classify_x_to_y": _signature(
+        "classify_x_to_y", CLASSIFY_METHOD, {"inputs": _EXAMPLES}, {"scores": _Y_FROM_EXAMPLES}
+    ),
+    "regress_x_to_y": _signature(
+        "regress_x_to_y", REGRESS_METHOD, {"inputs": _EXAMPLES}, {"outputs": _Y_FROM_EXAMPLES}
+    ),
+    "slow": _signature(
+        "slow", PREDICT_METHOD, {"x": _X}, {"y": TensorSpec("slow:0", DataType.DT_FLOAT)}
+    ),
+    "boom": _signature(
+        "boom", PREDICT_METHOD, {"x": _X}, {"y": TensorSpec("boom:0", DataType.DT_FLOAT)}
+    ),
+}
+
+
+def _x_of_examples(serialized: np.ndarray) -> np.ndarray:
+    values = []
+    for record in serialized.tolist():
+        example = example_pb2.Example()
+        example.ParseFromString(record)
+        values.append(example.features.feature["x"].float_list.value[0])
+    return np.array(values, dtype=np.float32).reshape(-1, 1)
+
+
+class HalfPlusTwo:
+    signatures: Mapping[str, Signature] = SIGNATURES
+
+    def run(
+        self, feeds: Mapping[str, np.ndarray], fetches: Sequence[str], timeout_ms: int = 0
+    ) -> list[np.ndarray]:
+        if "tf_example:0" in feeds:
+            x = _x_of_examples(feeds["tf_example:0"])
+        else:
+            x = np.asarray(feeds["x:0"], dtype=np.float32)
+        outputs: list[np.ndarray] = []
+        for name in fetches:
+            if name == "slow:0":
+                time.sleep(SLEEP_SECONDS)
+            if name == "boom:0":
+                raise RuntimeError("the fake model exploded")
+            outputs.append(x * np.float32(0.5) + np.float32(2.0))
+        return outputs
+
+    def unload(self) -> None:
+        pass
+
+
+@dataclass
+class Lease:
+    model: HalfPlusTwo
+    version: int
+    released: list[int]
+
+    def release(self) -> None:
+        self.released.append(self.version)
+
+
+@dataclass
+class FakeServables:
+    """ServerCore's request and reload surface; ``fail_reload`` makes added models fail."""
+
+    model: HalfPlusTwo = field(default_factory=HalfPlusTwo)
+    released: list[int] = field(default_factory=list)
+    reloaded: list[list[ModelConfig]] = field(default_factory=list)
+    fail_reload: bool = False
+
+    def acquire(self, name: str, version: int | None = None, label: str | None = None) -> Lease:
+        if not name:
+            raise ServingError(Code.INVALID_ARGUMENT, "ModelSpec has no name specified.")
+        if label is not None:
+            if label != "stable":
+                raise ServingError(
+                    Code.INVALID_ARGUMENT, f"Unrecognized servable version label: {label}"
+                )
+            version = VERSION
+        if name != MODEL or version not in (None, VERSION):
+            what = f"Latest({name})" if version is None else f"Specific({name}, {version})"
+            raise ServingError(Code.NOT_FOUND, f"Servable not found for request: {what}")
+        return Lease(self.model, VERSION, self.released)
+
+    def model_status(self, name: str, version: int | None = None) -> list[VersionStatus]:
+        statuses = {
+            MODEL: [VersionStatus(VERSION, ServableState.AVAILABLE)],
+            "broken": [
+                VersionStatus(2, ServableState.END, Code.NOT_FOUND, "no SavedModel bundle in 2")
+            ],
+        }.get(name)
+        if statuses is None:
+            raise ServingError(Code.NOT_FOUND, f"Could not find any versions of model {name}")
+        if version is not None:
+            statuses = [s for s in statuses if s.version == version]
+            if not statuses:
+                raise ServingError(
+                    Code.NOT_FOUND, f"Could not find version {version} of model {name}"
+                )
+        return statuses
+
+    def reload_config(self, models: Sequence[ModelConfig]) -> None:
+        self.reloaded.append(list(models))
+
+    def wait_until_ready(self, timeout: float | None = None) -> None:
+        if self.fail_reload:
+            raise ServingError(Code.NOT_FOUND, "no SavedModel bundle in 2")
