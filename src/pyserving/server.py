@@ -25,6 +25,7 @@ from pyserving.lifecycle.core import ServerCore
 from pyserving.observability.logs import configure_logging
 from pyserving.runtimes.base import LoadOptions
 from pyserving.service.core import ServingService
+from pyserving.service.execution import ThreadRunner
 
 logger = logging.getLogger("pyserving.server")
 
@@ -117,7 +118,7 @@ async def _serve(options: ServerOptions, core: ServerCore) -> int:
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model-run")
     service = ServingService(
         core,
-        executor,
+        ThreadRunner(executor),
         enable_signature_method_name_check=options.enable_signature_method_name_check,
     )
     grpc_server = None

@@ -8,7 +8,6 @@ REST and gRPC adapters differ only in how they decode requests and encode these 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,7 +16,7 @@ import numpy as np
 from pyserving.errors import Code, ServingError
 from pyserving.lifecycle.state import VersionStatus
 from pyserving.service import examples
-from pyserving.service.execution import Lease, run_model
+from pyserving.service.execution import Lease, ModelRunner
 from pyserving.service.multi_inference import InferenceTask, plan_multi_inference, task_outputs
 from pyserving.service.predict import find_predict_signature, plan_predict
 from pyserving.service.types import (
@@ -53,18 +52,19 @@ class MetadataResult:
 class ServingService:
     """Predict, Classify, Regress, metadata and status, independent of any wire protocol.
 
-    Thread-safety: the async methods run on one event loop; model runs go to ``executor``.
+    Thread-safety: the async methods run on one event loop; model runs go through ``runner``
+    (worker threads, or the batcher).
     """
 
     def __init__(
         self,
         servables: Servables,
-        executor: Executor,
+        runner: ModelRunner,
         *,
         enable_signature_method_name_check: bool = False,
     ) -> None:
         self._servables = servables
-        self._executor = executor
+        self._runner = runner
         self._check_method = enable_signature_method_name_check
 
     def _acquire(self, spec: ModelSpec) -> Lease:
@@ -90,7 +90,7 @@ class ServingService:
             handle.release()
             raise
         version = handle.version
-        outputs = await run_model(self._executor, handle, plan.feeds, plan.fetch_names, timeout_ms)
+        outputs = await self._runner.run(handle, plan.feeds, plan.fetch_names, timeout_ms)
         return PredictResult(
             ResolvedSpec(spec.name, version, plan.signature_name),
             dict(zip(plan.fetch_aliases, outputs, strict=True)),
@@ -111,7 +111,7 @@ class ServingService:
             handle.release()
             raise
         version = handle.version
-        outputs = await run_model(self._executor, handle, {input_name: tensor}, fetches, timeout_ms)
+        outputs = await self._runner.run(handle, {input_name: tensor}, fetches, timeout_ms)
         return ClassifyResult(
             ResolvedSpec(spec.name, version, signature.key),
             examples.classifications(aliases, outputs, len(tensor)),
@@ -130,9 +130,7 @@ class ServingService:
             handle.release()
             raise
         version = handle.version
-        (output,) = await run_model(
-            self._executor, handle, {input_name: tensor}, [fetch], timeout_ms
-        )
+        (output,) = await self._runner.run(handle, {input_name: tensor}, [fetch], timeout_ms)
         return RegressResult(
             ResolvedSpec(spec.name, version, signature.key),
             examples.regressions(output, len(tensor)),
@@ -152,8 +150,8 @@ class ServingService:
             handle.release()
             raise
         version = handle.version
-        outputs = await run_model(
-            self._executor, handle, {plan.input_name: tensor}, plan.fetch_names, timeout_ms
+        outputs = await self._runner.run(
+            handle, {plan.input_name: tensor}, plan.fetch_names, timeout_ms
         )
         results: list[InferenceResult] = []
         for task, task_plan in zip(tasks, plan.tasks, strict=True):

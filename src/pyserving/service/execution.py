@@ -38,6 +38,38 @@ def _run_and_release(
         lease.release()
 
 
+class ModelRunner(Protocol):
+    """How the core executes a model run: the seam where batching plugs in.
+
+    ``run`` takes ownership of ``lease`` and must release it exactly once, after the model has
+    finished with the request's tensors (not merely when the caller stops waiting).
+    """
+
+    async def run(
+        self,
+        lease: Lease,
+        feeds: Mapping[str, np.ndarray],
+        fetches: Sequence[str],
+        timeout_ms: int = 0,
+    ) -> list[np.ndarray]: ...
+
+
+class ThreadRunner:
+    """Runs each request's model call on its own worker thread (no batching)."""
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+
+    async def run(
+        self,
+        lease: Lease,
+        feeds: Mapping[str, np.ndarray],
+        fetches: Sequence[str],
+        timeout_ms: int = 0,
+    ) -> list[np.ndarray]:
+        return await run_model(self._executor, lease, feeds, fetches, timeout_ms)
+
+
 async def run_model(
     executor: Executor,
     lease: Lease,

@@ -35,6 +35,7 @@ from tensorflow_serving.apis import (
 from pyserving.api.grpc.server import GrpcServer
 from pyserving.config.options import ServerOptions
 from pyserving.service.core import ServingService
+from pyserving.service.execution import ThreadRunner
 from tests.unit.api.grpc_fakes import MODEL, SLEEP_SECONDS, VERSION, FakeServables
 
 T = TypeVar("T")
@@ -74,7 +75,7 @@ class Loop:
 def grpc_server(servables: FakeServables, options: ServerOptions) -> Iterator[GrpcServer]:
     loop = Loop()
     executor = ThreadPoolExecutor(4)
-    server = GrpcServer(ServingService(servables, executor), servables, options)
+    server = GrpcServer(ServingService(servables, ThreadRunner(executor)), servables, options)
     loop.run(server.start())
     try:
         yield server
@@ -357,7 +358,7 @@ def test_max_threads_and_graceful_stop(tmp_path: Path) -> None:
     loop = Loop()
     executor = ThreadPoolExecutor(4)
     servables = FakeServables()
-    server = GrpcServer(ServingService(servables, executor), servables, options)
+    server = GrpcServer(ServingService(servables, ThreadRunner(executor)), servables, options)
     try:
         loop.run(server.start())
         assert server.port is None

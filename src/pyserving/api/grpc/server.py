@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import grpc
@@ -38,9 +39,15 @@ class GrpcServer:
     """gRPC endpoints of one server process (see the module docstring for the contract)."""
 
     def __init__(
-        self, service: ServingService, core: ReloadableCore, options: ServerOptions
+        self,
+        service: ServingService,
+        core: ReloadableCore,
+        options: ServerOptions,
+        extra_services: Sequence[Callable[[grpc.aio.Server], None]] = (),
     ) -> None:
+        """``extra_services`` register further servicers (e.g. the admin API) on the server."""
         self._service = service
+        self._extra_services = tuple(extra_services)
         self._core = core
         self._port = options.port
         self._socket_path = options.grpc_socket_path
@@ -63,6 +70,8 @@ class GrpcServer:
         model_service_pb2_grpc.add_ModelServiceServicer_to_server(
             ModelServicer(self._service, self._core), server
         )
+        for register in self._extra_services:
+            register(server)
         if self._health is not None:
             for name in HEALTH_SERVICE_NAMES:
                 await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import re
 import zlib
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from typing import Any, Final
 
 from pyserving.api.rest import handlers
 from pyserving.api.rest.errors import http_status
+from pyserving.api.rest.extensions import HttpRequest, HttpResponse, RouteHandler
 from pyserving.api.rest.routes import Action, Route, RouteError, match_route
 from pyserving.codec.json_encode import encode_error
 from pyserving.errors import Code, ServingError
@@ -59,8 +60,12 @@ class RestApp:
         timeout_ms: int = 30_000,
         enable_cors: bool = False,
         max_body_bytes: int = 64 * 1024 * 1024,
+        routes: Mapping[str, RouteHandler] | None = None,
+        prefix_routes: Sequence[tuple[str, RouteHandler]] = (),
     ) -> None:
         self._service = service
+        self._routes = dict(routes or {})
+        self._prefix_routes = tuple(prefix_routes)
         self._timeout_ms = max(timeout_ms, 0)
         self._max_body = max_body_bytes
         self._headers: list[tuple[bytes, bytes]] = [_JSON]
@@ -75,12 +80,48 @@ class RestApp:
         raw_path: bytes | None = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
         query: bytes = scope.get("query_string", b"")
+        extension = self._extension(path)
+        if extension is not None:
+            await self._serve_extension(extension, path, query, scope, receive, send)
+            return
         if query:
             path = f"{path}?{query.decode('latin-1')}"
         if _V1.match(path):
             await self._v1(scope["method"], path, scope, receive, send)
         else:
             await self._send(send, 404, _NOT_FOUND_HTML, [(b"content-type", b"text/html")])
+
+    def _extension(self, path: str) -> RouteHandler | None:
+        handler = self._routes.get(path)
+        if handler is None:
+            for prefix, candidate in self._prefix_routes:
+                if path.startswith(prefix):
+                    return candidate
+        return handler
+
+    async def _serve_extension(
+        self,
+        handler: RouteHandler,
+        path: str,
+        query: bytes,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        method: str = scope["method"]
+        try:
+            body = await self._read_body(scope, receive) if method in ("POST", "PUT") else b""
+            request = HttpRequest(method, path, query.decode("latin-1"), scope["headers"], body)
+            response = await handler(request)
+        except BodyTooLarge as exc:
+            response = HttpResponse(413, encode_error(exc.message))
+        except ServingError as exc:
+            response = HttpResponse(http_status(exc.code), encode_error(exc.message))
+        except Exception as exc:
+            logger.exception("Unexpected error serving %s %s", method, path)
+            response = HttpResponse(500, encode_error(f"Internal error: {exc}"))
+        headers = [(b"content-type", response.content_type), *response.headers]
+        await self._send(send, response.status, response.body, headers)
 
     async def _v1(self, method: str, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         if method == "OPTIONS":
