@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pyserving.errors import Code, ServingError, invalid_argument, not_found
 from pyserving.lifecycle.config import ModelConfig
 from pyserving.lifecycle.handle import ServableHandle
-from pyserving.lifecycle.manager import AspiredVersionsManager
+from pyserving.lifecycle.manager import AspiredVersionsManager, PostLoadHook
 from pyserving.lifecycle.monitor import ServableStateMonitor, StateListener, readiness
 from pyserving.lifecycle.source import FileSystemSource
 from pyserving.lifecycle.state import VersionStatus
@@ -54,6 +54,7 @@ class ServerCore:
         runtime_for: Callable[[str], Runtime] = get_runtime,
         allow_version_labels_for_unavailable_models: bool = False,
         version_settle_seconds: float = 0.2,
+        post_load: PostLoadHook | None = None,
     ) -> None:
         self.allow_version_labels_for_unavailable_models = (
             allow_version_labels_for_unavailable_models
@@ -69,6 +70,7 @@ class ServerCore:
             load_retry_interval_seconds=max(0, load_retry_interval_micros) / 1e6,
             num_load_threads=4 * _schedulable_cpus(),  # TF Serving's initial load parallelism
             num_unload_threads=num_unload_threads,
+            post_load=post_load,
         )
         self._source = FileSystemSource(
             poll_wait_seconds=file_system_poll_wait_seconds,

@@ -31,6 +31,10 @@ from pyserving.lifecycle.serving_map import ServingMap, StreamView
 from pyserving.lifecycle.state import ServableId, ServableState
 from pyserving.runtimes.base import LoadOptions, Model, Runtime
 
+# Called on the load thread after a version loaded and before it is published (warmup, per-model
+# batching set-up...). Raising fails this load attempt (the model is unloaded, retries apply).
+PostLoadHook = Callable[[ServableId, str, Model], None]
+
 logger = logging.getLogger(__name__)
 
 _S = ServableState
@@ -69,8 +73,10 @@ class AspiredVersionsManager:
         load_retry_interval_seconds: float,
         num_load_threads: int,
         num_unload_threads: int,
+        post_load: PostLoadHook | None = None,
     ) -> None:
         self._monitor = monitor
+        self._post_load = post_load
         self._runtime_for = runtime_for
         self._load_options = load_options
         self._max_retries = max_num_load_retries
@@ -222,9 +228,20 @@ class AspiredVersionsManager:
         # A platform that cannot be resolved (unknown, not installed) fails at once: retrying
         # cannot help.
         runtime = self._runtime_for(platform)
+
+        def load_once() -> Model:
+            model = runtime.load(harness.path, self._load_options)
+            if self._post_load is not None:
+                try:
+                    self._post_load(harness.id, harness.path, model)
+                except BaseException:
+                    model.unload()
+                    raise
+            return model
+
         return load_with_retries(
             harness.id,
-            lambda: runtime.load(harness.path, self._load_options),
+            load_once,
             max_num_load_retries=self._max_retries,
             retry_interval_seconds=self._retry_interval,
             cancelled=harness.cancel,
