@@ -7,7 +7,7 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup protos check-protos lint typecheck unit demo clean
+.PHONY: run test setup protos check-protos lint typecheck unit demo clean bench
 
 setup: $(STAMP)
 
@@ -43,5 +43,20 @@ typecheck: $(STAMP)
 test: $(STAMP) check-protos lint typecheck
 	$(BIN)/pytest
 
+# `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
+# of `make test`). The peers live in their own venv: MLServer pins its own dependencies.
+BENCH_VENV := .bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): benchmarks/requirements.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -r benchmarks/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python benchmarks/run.py
+
 clean:
-	rm -rf $(VENV) demo/models .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .bench demo/models .pytest_cache .mypy_cache .ruff_cache

@@ -3,34 +3,47 @@
 Startup follows TF Serving: every configured model must be AVAILABLE (or the process exits 255
 with ``Failed to start server. Error: ...``) before any port opens. SIGTERM/SIGINT drain: stop
 accepting, finish in-flight requests within the grace period, unload models, exit 0; a second
-signal exits at once.
+signal exits at once. Readiness (``/readyz``, gRPC health) turns unready before the ports close.
+Metrics, probes, logs and request logs are wired by :class:`pyserving.operations.Operations`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
+from pyserving.api.rest.admin import admin_routes
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.server import RestServer
-from pyserving.config.models import models_from_options
+from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
+from pyserving.config.models import config_from_options
 from pyserving.config.options import ServerOptions
 from pyserving.errors import ServingError
 from pyserving.lifecycle.core import ServerCore
+from pyserving.lifecycle.manager import PostLoadHook, chain_post_load
+from pyserving.management.controller import ConfigController
+from pyserving.management.poller import start_config_poller
 from pyserving.observability.logs import configure_logging
-from pyserving.runtimes.base import LoadOptions
-from pyserving.service.core import ServingService
-from pyserving.service.execution import ThreadRunner
+from pyserving.observability.request_log import settings as request_log_settings
+from pyserving.operations import Operations
+from pyserving.runtimes.base import LoadOptions, Runtime
+from pyserving.runtimes.registry import get_runtime
+from pyserving.service.execution import ModelRunner, ThreadRunner
+from pyserving.warmup import warmup_hook
+
+if TYPE_CHECKING:
+    from pyserving.api.grpc.server import GrpcServer
 
 logger = logging.getLogger("pyserving.server")
 
 STARTUP_FAILURE = 255
-GRACE_SECONDS = 30
 
 
 def _load_options(options: ServerOptions) -> LoadOptions:
@@ -48,8 +61,15 @@ def _fail(error: ServingError) -> int:
     return STARTUP_FAILURE
 
 
-def build_core(options: ServerOptions) -> ServerCore:
+def build_core(
+    options: ServerOptions,
+    post_load: PostLoadHook | None = None,
+    runtime_for: Callable[[str], Runtime] = get_runtime,
+) -> ServerCore:
     return ServerCore(
+        runtime_for=runtime_for,
+        # Warmup last: it replays requests once every other set-up of the version is done.
+        post_load=chain_post_load(post_load, _warmup(options)),
         load_options=_load_options(options),
         file_system_poll_wait_seconds=options.file_system_poll_wait_seconds,
         max_num_load_retries=options.max_num_load_retries,
@@ -62,16 +82,30 @@ def build_core(options: ServerOptions) -> ServerCore:
     )
 
 
+def _warmup(options: ServerOptions) -> PostLoadHook | None:
+    return warmup_hook(options.enable_model_warmup, options.num_request_iterations_for_warmup)
+
+
 def run_server(options: ServerOptions) -> int:
     """Run until a signal; returns the process exit code."""
     configure_logging(options.log_format)
     try:
-        models = models_from_options(options)
+        ops = Operations(options)
+        config = config_from_options(options)
+        batching = batching_setup(options)
     except ServingError as error:
         return _fail(error)
-    core = build_core(options)
+    core = build_core(
+        options,
+        batching.policy.post_load if batching is not None else None,
+        runtime_for=ops.runtime_for(),
+    )
+    ops.attach(core)
     try:
-        core.start(models)
+        controller = ConfigController(
+            core, config_file=options.model_config_file, on_served=request_log_settings.publish
+        )
+        controller.start(config)
         core.wait_until_ready()
     except ServingError as error:
         core.shutdown()
@@ -79,13 +113,38 @@ def run_server(options: ServerOptions) -> int:
     except KeyboardInterrupt:
         core.shutdown()
         return 130
+    poller = start_config_poller(controller, options.model_config_file_poll_wait_seconds)
+    # Everything alive now (TensorFlow, the models) lives as long as the process: take it out of
+    # the cyclic GC's sight, or every full collection scans it all (130-160 ms pauses measured
+    # under load: the p99 latency).
+    gc.collect()
+    gc.freeze()
     try:
-        return _run_loop(options, core)
+        return _run_loop(options, core, batching, controller, ops)
     finally:
+        _exit_on_next_signal()  # the event loop's handlers are gone; models may take a while
+        if poller is not None:
+            poller.stop()
+        ops.close()
         core.shutdown()
 
 
-def _run_loop(options: ServerOptions, core: ServerCore) -> int:
+def _exit_on_next_signal() -> None:
+    def force_exit(signum: int, frame: object) -> None:
+        logger.warning("Second signal %s: exiting now", signal.Signals(signum).name)
+        os._exit(1)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, force_exit)
+
+
+def _run_loop(
+    options: ServerOptions,
+    core: ServerCore,
+    batching: BatchingSetup | None,
+    controller: ConfigController,
+    ops: Operations,
+) -> int:
     factory: Callable[[], asyncio.AbstractEventLoop]
     try:
         import uvloop
@@ -94,10 +153,16 @@ def _run_loop(options: ServerOptions, core: ServerCore) -> int:
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
         factory = asyncio.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_serve(options, core))
+        return runner.run(_serve(options, core, batching, controller, ops))
 
 
-async def _serve(options: ServerOptions, core: ServerCore) -> int:
+async def _serve(
+    options: ServerOptions,
+    core: ServerCore,
+    batching: BatchingSetup | None,
+    controller: ConfigController,
+    ops: Operations,
+) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     signals_seen = 0
@@ -116,18 +181,31 @@ async def _serve(options: ServerOptions, core: ServerCore) -> int:
 
     workers = max(options.rest_api_num_threads, options.grpc_max_threads, 4)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model-run")
-    service = ServingService(
+    runner: ModelRunner = ThreadRunner(executor)
+    batching_runner = None
+    if batching is not None:
+        runner = batching_runner = BatchingRunner(
+            batching.policy,
+            runner,
+            num_batch_threads=batching.num_batch_threads,
+            thread_name=batching.thread_pool_name,
+            observer=MetricsObserver() if ops.metrics_path is not None else None,
+        )
+    service = ops.service(
         core,
-        ThreadRunner(executor),
+        runner,
         enable_signature_method_name_check=options.enable_signature_method_name_check,
     )
     grpc_server = None
     rest_server = None
     try:
         if options.port or options.grpc_socket_path:
+            from pyserving.api.grpc.admin_service import admin_service
             from pyserving.api.grpc.server import GrpcServer
 
-            grpc_server = GrpcServer(service, core, options)
+            grpc_server = GrpcServer(
+                service, controller, options, extra_services=[admin_service(controller)]
+            )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
             app = RestApp(
@@ -135,8 +213,13 @@ async def _serve(options: ServerOptions, core: ServerCore) -> int:
                 timeout_ms=options.rest_api_timeout_in_ms,
                 enable_cors=options.rest_api_enable_cors_support,
                 max_body_bytes=options.rest_api_max_body_bytes,
+                prefix_routes=admin_routes(controller),
+                routes=ops.rest_routes(),
+                observer=ops.observer,
             )
-            rest_server = RestServer(app, options.rest_api_port, graceful_seconds=GRACE_SECONDS)
+            rest_server = RestServer(
+                app, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
+            )
             await rest_server.start()
             logger.info("Exporting HTTP/REST API at:localhost:%d ...", rest_server.port)
         elif options.rest_api_port:
@@ -151,11 +234,32 @@ async def _serve(options: ServerOptions, core: ServerCore) -> int:
         print(f"Failed to start server. Error: UNAVAILABLE: {error}", flush=True)
         return STARTUP_FAILURE
     finally:
-        if rest_server is not None:
-            await rest_server.stop()
-        if grpc_server is not None:
-            await grpc_server.stop(GRACE_SECONDS)
+        # A signal drains after --shutdown_delay_seconds; a startup failure closes at once.
+        delay = options.shutdown_delay_seconds if stop.is_set() else 0
+        await _drain(ops, rest_server, grpc_server, delay, options.shutdown_grace_seconds)
+        if batching_runner is not None:
+            batching_runner.close()
         executor.shutdown(wait=True)
     logger.info("Server stopped")
     sys.stdout.flush()
     return 0
+
+
+async def _drain(
+    ops: Operations, rest: RestServer | None, grpc: GrpcServer | None, delay: int, grace: int
+) -> None:
+    """Unready first (readiness 503, gRPC health NOT_SERVING) while still serving for ``delay``
+    seconds, so load balancers stop routing here; then both front ends stop accepting at once
+    and in-flight requests get ``grace`` seconds."""
+    ops.begin_shutdown()
+    if grpc is not None:
+        await grpc.begin_shutdown()
+    if delay > 0:
+        logger.info("Not ready; serving %d s more before closing the ports", delay)
+        await asyncio.sleep(delay)
+    stops: list[Coroutine[Any, Any, None]] = []
+    if rest is not None:
+        stops.append(rest.stop())
+    if grpc is not None:
+        stops.append(grpc.stop(grace))
+    await asyncio.gather(*stops)

@@ -195,7 +195,6 @@ def test_unsupported_flags_are_logged(server: FakeServer, caplog: pytest.LogCapt
     with caplog.at_level(logging.WARNING):
         assert tfs.main([MODEL, "--enable_batching", "--port=8600", "--enable_profiler=false"]) == 0
     assert caplog.messages == [
-        "--enable_batching is accepted but not supported yet by pyserving; it has no effect",
         "--enable_profiler is accepted but not supported yet by pyserving; it has no effect",
     ]
     assert server.calls[0].enable_batching is True
@@ -304,12 +303,12 @@ def test_serve_model_config_file(cwd: Path, server: FakeServer) -> None:
     assert server.calls[0].model_config_file == str(cwd / "conf/models.config")
 
 
-def test_serve_batching_is_logged(
-    cwd: Path, server: FakeServer, caplog: pytest.LogCaptureFixture
-) -> None:
-    assert pyserving_cli.main(["serve", "m", "--batching"]) == 0
-    assert server.calls[0].enable_batching is True
-    assert any("not implemented yet" in message for message in caplog.messages)
+def test_serve_batches_by_default_with_serve_defaults(cwd: Path, server: FakeServer) -> None:
+    assert pyserving_cli.main(["serve", "m"]) == 0
+    assert pyserving_cli.main(["serve", "m", "--no-batching"]) == 0
+    on, off = server.calls
+    assert (on.enable_batching, on.batching_defaults) == (True, "serve")
+    assert off.enable_batching is False
 
 
 @pytest.mark.parametrize(

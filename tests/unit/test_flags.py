@@ -80,6 +80,10 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("rest_api_max_body_bytes", Kind.INT64, 64 * 1024 * 1024),
     ("log_format", Kind.STRING, "text"),
     ("access_log", Kind.BOOL, False),
+    ("request_log_dir", Kind.STRING, ""),
+    ("request_log_max_bytes", Kind.INT64, 128 * 1024 * 1024),
+    ("shutdown_grace_seconds", Kind.INT32, 30),
+    ("shutdown_delay_seconds", Kind.INT32, 0),
 ]
 PY_TYPES = {Kind.INT32: int, Kind.INT64: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.STRING: str}
 
@@ -95,10 +99,11 @@ def test_server_options_defaults(name: str, kind: Kind, default: FlagValue) -> N
     assert type(value) is PY_TYPES[kind]
 
 
-def test_every_option_but_inline_models_is_a_flag() -> None:
+def test_every_option_but_the_cli_only_ones_is_a_flag() -> None:
     fields = {f.name for f in dataclasses.fields(ServerOptions)}
-    assert fields - set(FLAGS_BY_NAME) == {"model_config_inline"}
+    assert fields - set(FLAGS_BY_NAME) == {"model_config_inline", "batching_defaults"}
     assert ServerOptions().model_config_inline == ()
+    assert ServerOptions().batching_defaults == "tensorflow"
 
 
 def test_implemented_flags_are_known_flags() -> None:
@@ -292,6 +297,9 @@ VALID = ServerOptions(model_base_path="/models/m")
         ),
         ({"log_format": "xml"}, '--log_format must be "text" or "json", not "xml"'),
         ({"rest_api_max_body_bytes": 0}, "--rest_api_max_body_bytes must be positive."),
+        ({"request_log_max_bytes": 0}, "--request_log_max_bytes must be positive."),
+        ({"shutdown_grace_seconds": -1}, "--shutdown_grace_seconds must not be negative."),
+        ({"shutdown_delay_seconds": -1}, "--shutdown_delay_seconds must not be negative."),
     ],
 )
 def test_validate_messages(changes: dict[str, Any], message: str) -> None:
@@ -334,16 +342,17 @@ def test_unsupported_flags_in_use() -> None:
     parsed = parse_flags(
         [
             "--port=1",
-            "--enable_batching=false",  # given explicitly, even at its default: still reported
+            "--use_alts_credentials=false",  # given explicitly, even at its default: reported
             "--model_base_path=/m",
             "--xla_cpu_compilation_enabled",
-            "--monitoring_config_file=/mon.conf",
+            "--monitoring_config_file=/mon.conf",  # implemented: not reported
+            "--platform_config_file=/p.conf",
             "--enable_profiler=abc",  # a bad value sets nothing
         ]
     )
     assert unsupported_flags_in_use(parsed) == [
-        "enable_batching",
-        "monitoring_config_file",
+        "use_alts_credentials",
+        "platform_config_file",
         "xla_cpu_compilation_enabled",
     ]
     assert unsupported_flag_message("enable_batching") == (
@@ -354,4 +363,23 @@ def test_unsupported_flags_in_use() -> None:
 def test_implemented_flags_are_the_agreed_set() -> None:
     assert {f.name for f in FLAGS if f.implemented} == IMPLEMENTED_FLAGS
     assert {"port", "model_base_path", "version", "log_format"} <= IMPLEMENTED_FLAGS
-    assert "enable_batching" not in IMPLEMENTED_FLAGS
+    assert {
+        "enable_batching",
+        "batching_parameters_file",
+        "enable_per_model_batching_parameters",
+    } <= IMPLEMENTED_FLAGS
+    assert {
+        "model_config_file_poll_wait_seconds",
+        "allow_version_labels_for_unavailable_models",
+        "enable_model_warmup",
+        "num_request_iterations_for_warmup",
+    } <= IMPLEMENTED_FLAGS
+    assert "use_alts_credentials" not in IMPLEMENTED_FLAGS
+    assert {
+        "monitoring_config_file",
+        "access_log",
+        "request_log_dir",
+        "request_log_max_bytes",
+        "shutdown_grace_seconds",
+        "shutdown_delay_seconds",
+    } <= IMPLEMENTED_FLAGS

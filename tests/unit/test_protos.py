@@ -81,6 +81,8 @@ OURS_ONLY_FILES = {
     "tensorflow_serving/servables/tensorflow/session_bundle_config.proto",
     "tensorflow_serving/servables/tensorflow/saved_model_bundle_source_adapter.proto",
     "tensorflow_serving/servables/tensorflow/thread_pool_factory_config.proto",
+    # pyserving's own API (package pyserving.admin): it has no TF Serving counterpart.
+    "pyserving/admin.proto",
 }
 # Fields of TF-internal messages we never inspect, declared as `bytes` on purpose: a message and
 # a bytes field share the length-delimited wire type, so the binary format is unchanged.

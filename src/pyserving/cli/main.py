@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import os
 import sys
 from typing import Final
 
 from pyserving.cli.tfs import EXIT_FAILURE, launch_server, version_text
-from pyserving.config.flags import IMPLEMENTED_FLAGS, validate
+from pyserving.config.flags import validate
 from pyserving.config.options import ServerOptions
 from pyserving.errors import ServingError
 
 __all__ = ["UsageError", "build_parser", "main", "options_from_args", "parse_model_arg"]
 
-_log = logging.getLogger(__name__)
 
 _USAGE_ERROR: Final = 2  # argparse's exit status for a bad command line
 _INT32_MAX: Final = 2**31 - 1
@@ -79,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--batching",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="batch concurrent requests (not implemented yet)",
+        default=True,
+        help="batch concurrent requests into shared model calls, adding no wait (on)",
     )
     serve.add_argument("--log-format", choices=("text", "json"), default="text")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
@@ -133,6 +131,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         rest_api_port=args.rest_port,
         file_system_poll_wait_seconds=args.poll_seconds,
         enable_batching=args.batching,
+        batching_defaults="serve",
         log_format=args.log_format,
         access_log=args.access_log,
     )
@@ -165,6 +164,4 @@ def main(argv: list[str] | None = None) -> int:
     except ServingError as error:
         print(f"pyserving serve: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
-    if options.enable_batching and "enable_batching" not in IMPLEMENTED_FLAGS:
-        _log.warning("--batching is not implemented yet by pyserving; requests are not batched")
     return launch_server(options)

@@ -23,6 +23,7 @@ from pyserving.codec.tensor_fill import INT_RANGES, MAX_RANK
 from pyserving.dtypes import DataType, to_numpy
 
 _FLOATS: Final = (DataType.DT_FLOAT, DataType.DT_DOUBLE)
+_SMALL: Final = 64
 
 
 def fast_tensor(value: object, dtype: DataType) -> np.ndarray | None:
@@ -44,7 +45,8 @@ def fast_tensor(value: object, dtype: DataType) -> np.ndarray | None:
         return array if kind == "b" else None
     if kind == "b" or (kind == "f" and dtype not in _FLOATS):
         return None
-    if _may_hide_bool(array) and _has_bool(value, array.ndim):
+    # Small tensors: looking at the leaves' types is cheaper than two numpy comparisons.
+    if (array.size < _SMALL or _may_hide_bool(array)) and _has_bool(value, array.ndim):
         return None
     if dtype in _FLOATS:
         with np.errstate(over="ignore"):  # like rapidjson's GetFloat: overflow gives +-inf

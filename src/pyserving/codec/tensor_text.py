@@ -9,6 +9,7 @@ invalid sequence; clients that need the exact bytes name the output ``*_bytes`` 
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 import numpy as np
@@ -62,7 +63,7 @@ def nest(texts: list[str], shape: tuple[int, ...]) -> list[str]:
     items = texts
     for axis in range(len(shape) - 1, 0, -1):
         size = shape[axis]
-        count = int(np.prod(shape[:axis]))
+        count = math.prod(shape[:axis])
         if size == 0:
             items = ["[]"] * count
         else:

@@ -73,9 +73,22 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "enable_grpc_healthcheck_service",
         "enable_serialization_as_tensor_content",
         "enable_signature_method_name_check",
+        "monitoring_config_file",
+        "enable_batching",
+        "batching_parameters_file",
+        "enable_per_model_batching_parameters",
+        "model_config_file_poll_wait_seconds",
+        "allow_version_labels_for_unavailable_models",
+        "enable_model_warmup",
+        "num_request_iterations_for_warmup",
         # pyserving extensions
         "rest_api_max_body_bytes",
         "log_format",
+        "access_log",
+        "request_log_dir",
+        "request_log_max_bytes",
+        "shutdown_grace_seconds",
+        "shutdown_delay_seconds",
     }
 )
 
@@ -364,7 +377,37 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _S,
         _EXTENSION + 'Log line format: "text" (human readable) or "json" (one object per line).',
     ),
-    Flag("access_log", _B, _EXTENSION + "Log one line per HTTP/REST request."),
+    Flag(
+        "access_log",
+        _B,
+        _EXTENSION + "Log one line per HTTP/REST request and gRPC call (method, path, status, "
+        "duration, model).",
+    ),
+    Flag(
+        "request_log_dir",
+        _S,
+        _EXTENSION + "Directory for sampled request logs (TFRecord files of PredictionLog), "
+        "written for models whose config has a logging_config. Empty: logging_config is "
+        "rejected, as in TF Serving.",
+    ),
+    Flag(
+        "request_log_max_bytes",
+        _I64,
+        _EXTENSION + "Size at which a request log file is closed and the next one started.",
+    ),
+    Flag(
+        "shutdown_grace_seconds",
+        _I32,
+        _EXTENSION + "On SIGTERM/SIGINT, stop accepting and give in-flight requests this long "
+        "to finish before unloading the models; a second signal exits at once.",
+    ),
+    Flag(
+        "shutdown_delay_seconds",
+        _I32,
+        _EXTENSION + "On SIGTERM/SIGINT, first keep serving this long with readiness (/readyz, "
+        "gRPC health) reporting not ready, so load balancers stop routing before the ports "
+        "close.",
+    ),
 )
 
 FLAGS_BY_NAME: Final[dict[str, Flag]] = {flag.name: flag for flag in FLAGS}
@@ -537,6 +580,12 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument(f'--log_format must be "text" or "json", not "{options.log_format}"')
     if options.rest_api_max_body_bytes <= 0:
         raise invalid_argument("--rest_api_max_body_bytes must be positive.")
+    if options.request_log_max_bytes <= 0:
+        raise invalid_argument("--request_log_max_bytes must be positive.")
+    if options.shutdown_grace_seconds < 0:
+        raise invalid_argument("--shutdown_grace_seconds must not be negative.")
+    if options.shutdown_delay_seconds < 0:
+        raise invalid_argument("--shutdown_delay_seconds must not be negative.")
 
 
 def unsupported_flags_in_use(parsed: ParsedFlags) -> list[str]:

@@ -16,6 +16,7 @@ from google.protobuf import text_format
 from pyserving.config.options import ServerOptions
 from pyserving.errors import Code, ServingError
 from pyserving.lifecycle.config import ModelConfig, VersionPolicy
+from pyserving.observability.request_log import settings as request_log
 from pyserving.protos import model_server_config_pb2, parse_text
 from pyserving.runtimes.registry import is_known_platform
 
@@ -58,10 +59,21 @@ def _policy(config: model_server_config_pb2.ModelConfig) -> VersionPolicy:
 
 
 def _platform(config: model_server_config_pb2.ModelConfig) -> str:
+    if config.model_type and config.model_platform:
+        raise ServingError(
+            Code.INVALID_ARGUMENT,
+            "Illegal setting both ModelServerConfig::model_type (deprecated) and "
+            "ModelServerConfig::model_platform.",
+        )
     if config.model_platform:
         platform = config.model_platform
     elif config.model_type == _MODEL_TYPE_TENSORFLOW:
         platform = "tensorflow"
+    elif config.model_type:
+        raise ServingError(
+            Code.INVALID_ARGUMENT,
+            f"ModelServerConfig::model_type choice {config.model_type} not supported.",
+        )
     else:
         raise ServingError(
             Code.INVALID_ARGUMENT,
@@ -103,8 +115,8 @@ def models_from_config(config: model_server_config_pb2.ModelServerConfig) -> lis
                 f"Expected model {entry.name} to have an absolute path or URI; "
                 f"got base_path()={entry.base_path}",
             )
-        if entry.HasField("logging_config"):
-            raise ServingError(Code.INVALID_ARGUMENT, "No request-logger-creator provided.")
+        if entry.HasField("logging_config"):  # refused unless --request_log_dir is set
+            request_log.check(entry.name, entry.logging_config)
         models.append(
             ModelConfig(
                 name=entry.name,
@@ -114,17 +126,25 @@ def models_from_config(config: model_server_config_pb2.ModelServerConfig) -> lis
                 labels=dict(entry.version_labels),
             )
         )
+    # The request-logging settings follow the *served* config: the composition root publishes
+    # them from ConfigController's on_served callback, never for a config the core rejects.
     return models
 
 
-def _inline(pairs: Sequence[tuple[str, str]]) -> list[ModelConfig]:
-    return [ModelConfig(name=name, base_path=os.path.abspath(path)) for name, path in pairs]
+def _inline(pairs: Sequence[tuple[str, str]]) -> model_server_config_pb2.ModelServerConfig:
+    """TF Serving's ``BuildSingleModelConfig``, for one or several (name, path) pairs."""
+    config = model_server_config_pb2.ModelServerConfig()
+    entries = config.model_config_list.config
+    for name, path in pairs:
+        entries.add(name=name, base_path=os.path.abspath(path), model_platform="tensorflow")
+    return config
 
 
-def models_from_options(options: ServerOptions) -> list[ModelConfig]:
-    """The models to serve, in TF Serving's precedence: config file, then the single-model flags."""
+def config_from_options(options: ServerOptions) -> model_server_config_pb2.ModelServerConfig:
+    """The startup ModelServerConfig, in TF Serving's precedence: config file, then the
+    single-model flags (built as a one-entry list, as TF Serving does)."""
     if options.model_config_file:
-        return models_from_config(read_model_server_config(options.model_config_file))
+        return read_model_server_config(options.model_config_file)
     if options.model_config_inline:
         return _inline(options.model_config_inline)
     if options.model_base_path:
@@ -135,3 +155,13 @@ def models_from_options(options: ServerOptions) -> list[ModelConfig]:
         Code.INVALID_ARGUMENT,
         "Both server_options.model_base_path and server_options.model_config_file are empty!",
     )
+
+
+def models_from_options(options: ServerOptions) -> list[ModelConfig]:
+    """The startup models (:func:`config_from_options`, validated and converted)."""
+    return models_from_config(config_from_options(options))
+
+
+def format_model_server_config(config: model_server_config_pb2.ModelServerConfig) -> str:
+    """``config`` in protobuf text format, as ``--model_config_file`` holds it."""
+    return text_format.MessageToString(config)

@@ -92,11 +92,23 @@ class ServerOptions:
     rest_api_max_body_bytes: int = 64 * 1024 * 1024
     #: "text" (human log lines) or "json" (one JSON object per line).
     log_format: str = "text"
-    #: Log one line per HTTP request.
+    #: Log one line per HTTP request and RPC.
     access_log: bool = False
+    #: Directory of the sampled request logs (models with a ``logging_config``); "" = none.
+    request_log_dir: str = ""
+    #: Size at which a request log file is closed and the next one started.
+    request_log_max_bytes: int = 128 * 1024 * 1024
+    #: On SIGTERM/SIGINT, how long in-flight requests may take to finish.
+    shutdown_grace_seconds: int = 30
+    #: On SIGTERM/SIGINT, how long to keep serving, unready, before the ports close.
+    shutdown_delay_seconds: int = 0
 
     # pyserving only, not a flag: (model name, absolute base path) pairs given to
     # ``pyserving serve`` with several paths. When non-empty it replaces model_name /
     # model_base_path and the server builds a ModelServerConfig from it (nothing is written to
     # disk); it is mutually exclusive with model_config_file.
     model_config_inline: tuple[tuple[str, str], ...] = ()
+    # pyserving only, not a flag: the batching parameters used when batching is on without a
+    # --batching_parameters_file: "tensorflow" (TF Serving's defaults) or "serve" (the adaptive
+    # defaults ``pyserving serve`` uses; see pyserving.batching.params.serve_defaults).
+    batching_defaults: str = "tensorflow"

@@ -9,12 +9,13 @@ Nothing here imports an API adapter or a specific runtime (runtimes come from ``
 from __future__ import annotations
 
 from pyserving.lifecycle.config import ModelConfig, VersionPolicy
-from pyserving.lifecycle.core import ServerCore
+from pyserving.lifecycle.core import ReloadTicket, ServerCore
 from pyserving.lifecycle.handle import ServableHandle
 from pyserving.lifecycle.state import ServableState, VersionStatus
 
 __all__ = [
     "ModelConfig",
+    "ReloadTicket",
     "ServableHandle",
     "ServableState",
     "ServerCore",

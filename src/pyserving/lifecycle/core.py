@@ -16,14 +16,16 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-from pyserving.errors import Code, ServingError, invalid_argument, not_found
+from pyserving.errors import Code, ServingError, not_found
 from pyserving.lifecycle.config import ModelConfig
 from pyserving.lifecycle.handle import ServableHandle
 from pyserving.lifecycle.manager import AspiredVersionsManager, PostLoadHook
 from pyserving.lifecycle.monitor import ServableStateMonitor, StateListener, readiness
 from pyserving.lifecycle.source import FileSystemSource
-from pyserving.lifecycle.state import VersionStatus
+from pyserving.lifecycle.state import ServableId, ServableState, VersionStatus
+from pyserving.lifecycle.validation import check_labels, check_platforms_unchanged, check_unique
 from pyserving.runtimes.base import LoadOptions, Runtime
 from pyserving.runtimes.registry import get_runtime
 
@@ -32,6 +34,15 @@ logger = logging.getLogger(__name__)
 # A lease fails only on a version closed for unload, and the map without it is published before the
 # close, so the next lookup finds another version or reports it missing; the bound is a safety net.
 _LEASE_ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadTicket:
+    """What one :meth:`ServerCore.reload_config` did: the models it added (in config order) and
+    the transition-history mark taken just before, for :meth:`ServerCore.wait_until_available`."""
+
+    added: tuple[str, ...]
+    mark: int
 
 
 class ServerCore:
@@ -88,23 +99,56 @@ class ServerCore:
     # -- configuration ----------------------------------------------------------------------------
 
     def start(self, models: Sequence[ModelConfig]) -> None:
-        """Begin polling and loading ``models``; returns at once (see :meth:`wait_until_ready`)."""
-        _check_unique(models)
+        """Begin polling and loading ``models``; returns at once (see :meth:`wait_until_ready`).
+
+        Labels are checked as on every reload, when nothing is loaded yet: any label fails with
+        FAILED_PRECONDITION unless ``allow_version_labels_for_unavailable_models``.
+        """
+        check_unique(models)
         with self._lock:
             if self._started or self._closing:
                 raise RuntimeError("ServerCore.start() may be called only once, before shutdown()")
+            self._check_labels({}, models)
             self._started = True
             self._apply(models)
             self._source.start()
 
-    def reload_config(self, models: Sequence[ModelConfig]) -> None:
+    def reload_config(
+        self, models: Sequence[ModelConfig], *, validate_labels: bool = True
+    ) -> ReloadTicket:
         """Replace the model list: added models start loading, removed ones unload (both in the
-        background; :meth:`wait_until_ready` waits for the added ones), labels are updated."""
-        _check_unique(models)
+        background; :meth:`wait_until_available` waits for the added ones), labels are updated.
+
+        Validated first (see :mod:`~pyserving.lifecycle.validation`); a rejected list raises and
+        changes nothing. ``validate_labels=False`` skips the label check: only for restoring a
+        list that was served before (an undo), whose labels were checked then. Each model's new
+        labels reach requests in one atomic swap of the serving map.
+        """
+        check_unique(models)
         with self._lock:
             if not self._started or self._closing:
                 raise RuntimeError("ServerCore.reload_config() needs a started, running core")
+            old = {m.name: m for m in self._models}
+            check_platforms_unchanged(old, models)
+            if validate_labels:
+                self._check_labels(old, models)
+            mark = self._monitor.mark()
             self._apply(models)
+        return ReloadTicket(tuple(m.name for m in models if m.name not in old), mark)
+
+    def _check_labels(self, old: dict[str, ModelConfig], models: Sequence[ModelConfig]) -> None:
+        check_labels(
+            old,
+            models,
+            self._is_available,
+            allow_unavailable=self.allow_version_labels_for_unavailable_models,
+        )
+
+    def _is_available(self, name: str, version: int) -> bool:
+        return any(
+            s.version == version and s.state is ServableState.AVAILABLE
+            for s in self._monitor.statuses(name)
+        )
 
     def _apply(self, models: Sequence[ModelConfig]) -> None:
         # Manager first: it must know a new model before the source reports its versions, and it
@@ -152,6 +196,55 @@ class ServerCore:
             if not self._initial_loads_done:
                 self._initial_loads_done = True
                 self._manager.set_num_load_threads(self._num_load_threads)
+
+    def wait_until_available(
+        self, names: Sequence[str], *, since: int = 0, timeout: float | None = None
+    ) -> None:
+        """Block until each of ``names`` has an AVAILABLE version or has failed, considering only
+        transitions recorded after the mark ``since`` (a :class:`ReloadTicket`'s), so a failure
+        of an earlier incarnation of a re-added model does not count.
+
+        Raises UNKNOWN ``N model(s) did not become available: {...}`` (TF Serving's
+        ``WaitUntilModelsAvailable`` message) when some failed, ``TimeoutError`` after
+        ``timeout`` seconds, CANCELLED if the core shuts down meanwhile.
+        """
+
+        # Outcomes must be truthy: wait_for keeps waiting on a falsy one.
+        def check() -> ServingError | str | None:
+            if self._closing:
+                return ServingError(Code.CANCELLED, "Server is shutting down")
+            failed = False
+            for name in names:
+                if self._has_available(name):
+                    continue
+                state = readiness(self._monitor.statuses(name, since))
+                if state is None:
+                    return None
+                failed = failed or isinstance(state, ServingError)
+            return "failed" if failed else "available"
+
+        outcome = self._monitor.wait_for(check, timeout)
+        if outcome is None:
+            pending = [n for n in names if not self._has_available(n)]
+            raise TimeoutError(f"Models not available after {timeout} s: {', '.join(pending)}")
+        if isinstance(outcome, ServingError):
+            raise outcome
+        if outcome == "failed":
+            raise ServingError(Code.UNKNOWN, self._unavailable_message(names, since))
+
+    def _unavailable_message(self, names: Sequence[str], since: int) -> str:
+        parts: list[str] = []
+        for name in names:
+            if self._has_available(name):
+                continue
+            statuses = self._monitor.statuses(name, since)
+            failed = next((s for s in statuses if s.error_code is not Code.OK), None)
+            reason = ""
+            if failed is not None:
+                reason = f" due to error: {failed.error_code.name}: {failed.error_message}"
+            version = failed.version if failed else (statuses[0].version if statuses else 0)
+            parts.append(f"{{{ServableId(name, version)}{reason}}}, ")
+        return f"{len(parts)} model(s) did not become available: {{{''.join(parts)}}}"
 
     def is_ready(self) -> bool:
         """Every configured model has an AVAILABLE version (lock-free)."""
@@ -226,16 +319,6 @@ class ServerCore:
         except Exception:
             logger.exception("is_version_complete(%s) failed on the %s runtime", path, platform)
             return True
-
-
-def _check_unique(models: Sequence[ModelConfig]) -> None:
-    seen: set[str] = set()
-    for model in models:
-        if model.name in seen:
-            raise invalid_argument(
-                f"Illegal to list model {model.name} multiple times in config list"
-            )
-        seen.add(model.name)
 
 
 def _schedulable_cpus() -> int:

@@ -35,6 +35,21 @@ from pyserving.runtimes.base import LoadOptions, Model, Runtime
 # batching set-up...). Raising fails this load attempt (the model is unloaded, retries apply).
 PostLoadHook = Callable[[ServableId, str, Model], None]
 
+
+def chain_post_load(*hooks: PostLoadHook | None) -> PostLoadHook | None:
+    """One hook running ``hooks`` in order (None entries skipped; None if none is left). The
+    first to raise fails the load attempt; the later ones then do not run."""
+    present = [h for h in hooks if h is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+
+    def chained(servable_id: ServableId, path: str, model: Model) -> None:
+        for hook in present:
+            hook(servable_id, path, model)
+
+    return chained
+
+
 logger = logging.getLogger(__name__)
 
 _S = ServableState

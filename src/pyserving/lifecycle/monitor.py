@@ -37,6 +37,8 @@ class ServableStateMonitor:
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.RLock())
         self._statuses: dict[str, dict[int, VersionStatus]] = {}
+        self._seqs: dict[str, dict[int, int]] = {}  # when each status was recorded (see mark())
+        self._seq = 0
         self._listeners: list[StateListener] = []
         self._pending: collections.deque[_Event] = collections.deque()
         self._flush_lock = threading.Lock()
@@ -55,7 +57,9 @@ class ServableStateMonitor:
         else:
             status = VersionStatus(version, state, error.code, error.message)
         with self._cond:
+            self._seq += 1
             self._statuses.setdefault(name, {})[version] = status
+            self._seqs.setdefault(name, {})[version] = self._seq
             self._pending.append((name, version, state, error))
             self._cond.notify_all()
 
@@ -100,15 +104,24 @@ class ServableStateMonitor:
             return [versions[version]]
         return [versions[v] for v in sorted(versions, reverse=True)]
 
-    def statuses(self, name: str) -> list[VersionStatus]:
-        """All known versions of ``name`` (possibly none), highest first."""
+    def statuses(self, name: str, since: int = 0) -> list[VersionStatus]:
+        """Known versions of ``name`` (possibly none), highest first; with ``since`` (a
+        :meth:`mark`), only those whose latest transition was recorded after that mark."""
         with self._cond:
             versions = self._statuses.get(name, {})
-            return [versions[v] for v in sorted(versions, reverse=True)]
+            seqs = self._seqs.get(name, {})
+            return [versions[v] for v in sorted(versions, reverse=True) if seqs[v] > since]
+
+    def mark(self) -> int:
+        """A point in the transition history: ``statuses(name, since=mark)`` then ignores what
+        was recorded up to now (TF Serving uses a fresh monitor for the same purpose)."""
+        with self._cond:
+            return self._seq
 
     def wait_for(self, check: Callable[[], T | None], timeout: float | None = None) -> T | None:
         """Call ``check`` now and after every record (or :meth:`wake_waiters`) until it returns
-        something other than None, which is returned; None on timeout.
+        something truthy, which is returned; None on timeout. (A falsy result such as ``False``
+        counts as "keep waiting".)
 
         ``check`` runs under the monitor's (reentrant) lock: it may call :meth:`statuses`, and
         must not block.

@@ -10,9 +10,14 @@ directory becomes a candidate only when
 
 At startup (and when models are added) the second look comes after a short settle delay instead of a
 whole poll period, so startup is not slowed; afterwards a new version is picked up within two poll
-periods. Publishers should still write a version under a temporary name in the same base path
-(``.tmp-42/``, which does not parse as a number) and ``rename`` it to ``42/`` when complete: the
-rename is atomic, and the checks above are only a safety net for copies that are not.
+periods. Only those first two looks of a new model are quick: every later look of a model is a
+regular poll, at least one poll period after the previous one (a config change never triggers an
+early look at a model past its settle pass), so a copy pausing for less than a poll period between
+two writes is never mistaken for a finished one.
+
+Publishers should still write a version under a temporary name in the same base path (``.tmp-42/``,
+which does not parse as a number) and ``rename`` it to ``42/`` when complete: the rename is atomic,
+and the checks above are only a safety net for copies that are not.
 
 The version policy then picks the aspired versions among the candidates; versions dropping out (a
 deleted directory, a newer version for latest-N) are un-aspired, which unloads them.
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -47,6 +53,12 @@ class _Scan:
     """Complete versions seen once, with the fingerprint the next look must match."""
     noted_incomplete: set[int] = field(default_factory=set)
     noted_missing: tuple[int, ...] = ()
+    quick_looks: int = 0
+    """Looks taken by the settle pass of a new model; after two, only regular polls look."""
+
+    @property
+    def fresh(self) -> bool:
+        return self.quick_looks < 2
 
 
 class FileSystemSource:
@@ -117,16 +129,22 @@ class FileSystemSource:
         self._look_twice()
         if self._poll_wait == 0:
             return
-        while (kicked := self._sleep(self._poll_wait, wake_on_kick=True)) is not None:
+        # Regular polls keep their own schedule: a kick (new models) never delays them, so a
+        # stream of config changes cannot starve the models already served.
+        next_poll = time.monotonic() + self._poll_wait
+        while (kicked := self._sleep(next_poll - time.monotonic(), wake_on_kick=True)) is not None:
             if kicked:
                 self._look_twice()
             else:
                 self.poll_once()
+                next_poll = time.monotonic() + self._poll_wait
 
     def _look_twice(self) -> None:
-        self.poll_once()
+        """The settle pass: two quick looks at the models that are new (see the module
+        docstring); models already past their settle pass wait for the regular poll."""
+        self.poll_once(fresh_only=True)
         if self._sleep(self._settle, wake_on_kick=False) is not None:
-            self.poll_once()
+            self.poll_once(fresh_only=True)
 
     def _sleep(self, seconds: float, *, wake_on_kick: bool) -> bool | None:
         """Wait; None if stopped, else whether ``set_models`` asked for a prompt look."""
@@ -139,11 +157,17 @@ class FileSystemSource:
                 self._kicked = False
             return kicked
 
-    def poll_once(self) -> None:
-        """Look at every base path once and report each model's aspired versions."""
+    def poll_once(self, *, fresh_only: bool = False) -> None:
+        """Look at every base path once (``fresh_only``: only those of models still in their
+        settle pass) and report each model's aspired versions."""
         with self._lock:
             for name, model in self._models.items():
-                aspired = self._look(model, self._scans[name])
+                scan = self._scans[name]
+                if fresh_only:
+                    if not scan.fresh:
+                        continue
+                    scan.quick_looks += 1
+                aspired = self._look(model, scan)
                 if aspired is not None:
                     self._on_aspired(name, aspired)
 

@@ -1,1 +1,2 @@
-"""Logs (and, later, metrics): cross-cutting, imported by the composition root."""
+"""Cross-cutting operations code: logs, Prometheus metrics, request logs (wired by
+:mod:`pyserving.operations`)."""

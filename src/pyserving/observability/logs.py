@@ -1,6 +1,8 @@
 """Logging set-up: human-readable lines by default, JSON lines with ``--log_format=json``.
 
-Per-request lines are never written here; access logging is a separate, opt-in logger.
+Per-request lines are never written here; access logging (``--access_log``) is the separate
+``pyserving.access`` logger, whose records carry their values as ``extra={"fields": {...}}``: JSON
+lines include them as top-level keys.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ _TEXT_FORMAT = "%(asctime)s.%(msecs)03d %(levelname).1s %(name)s] %(message)s"
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, logger, msg (+ exc when present)."""
+    """One JSON object per line: ts, level, logger, msg (+ a record's ``fields``, + exc)."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -26,6 +28,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()

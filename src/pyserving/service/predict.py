@@ -59,6 +59,19 @@ def plan_predict(
             f"{{{PREDICT_METHOD}, {CLASSIFY_METHOD}, {REGRESS_METHOD}}}. "
             f"Was: {signature.method_name}",
         )
+    if (
+        not output_filter
+        and len(inputs) == len(signature.inputs)
+        and all(alias in signature.inputs for alias in inputs)
+    ):
+        # The common request: exactly the signature's inputs, every output. Same result as below.
+        spec_inputs = signature.inputs
+        return PredictPlan(
+            signature.key,
+            {spec_inputs[alias].name: tensor for alias, tensor in inputs.items()},
+            [spec.name for spec in signature.outputs.values()],
+            list(signature.outputs),
+        )
     sent = set(inputs)
     expected = set(signature.inputs)
     missing_required = expected - sent - set(signature.defaults)

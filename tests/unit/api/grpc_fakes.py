@@ -8,16 +8,17 @@ that sleep (deadlines) or raise (unexpected errors).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from pyserving.config.models import models_from_config
 from pyserving.dtypes import DataType
 from pyserving.errors import Code, ServingError
 from pyserving.lifecycle.config import ModelConfig
 from pyserving.lifecycle.state import ServableState, VersionStatus
-from pyserving.protos import example_pb2, meta_graph_pb2
+from pyserving.protos import example_pb2, meta_graph_pb2, model_server_config_pb2
 from pyserving.signature import (
     CLASSIFY_METHOD,
     PREDICT_METHOD,
@@ -122,6 +123,7 @@ class FakeServables:
     released: list[int] = field(default_factory=list)
     reloaded: list[list[ModelConfig]] = field(default_factory=list)
     fail_reload: bool = False
+    on_reload: Callable[[], None] | None = None
 
     def acquire(self, name: str, version: int | None = None, label: str | None = None) -> Lease:
         if not name:
@@ -154,9 +156,16 @@ class FakeServables:
                 )
         return statuses
 
-    def reload_config(self, models: Sequence[ModelConfig]) -> None:
-        self.reloaded.append(list(models))
-
-    def wait_until_ready(self, timeout: float | None = None) -> None:
+    def reload(
+        self, config: model_server_config_pb2.ModelServerConfig, *, timeout: float | None = None
+    ) -> None:
+        """The ConfigController's reload: records the models; ``on_reload`` runs meanwhile."""
+        self.reloaded.append(models_from_config(config))
+        if self.on_reload is not None:
+            self.on_reload()
         if self.fail_reload:
-            raise ServingError(Code.NOT_FOUND, "no SavedModel bundle in 2")
+            raise ServingError(
+                Code.UNKNOWN,
+                "1 model(s) did not become available: {{{name: broken version: 2} due to error: "
+                "NOT_FOUND: no SavedModel bundle in 2}, }",
+            )

@@ -18,6 +18,7 @@ import grpc
 import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client import REGISTRY, Counter
 from tensorflow.core.example import example_pb2
 from tensorflow.core.framework import tensor_pb2, types_pb2
 from tensorflow_serving.apis import (
@@ -317,6 +318,7 @@ def test_reload_config(running: Running) -> None:
     response = running.models.HandleReloadConfigRequest(reload_request(MODEL, "other"))
     assert response.status.error_code == 0
     assert [m.name for m in running.servables.reloaded[-1]] == [MODEL, "other"]
+    assert list(response.metric) == []
     error = rpc_error(
         running.models.HandleReloadConfigRequest, model_management_pb2.ReloadConfigRequest()
     )
@@ -332,6 +334,34 @@ def test_reload_config(running: Running) -> None:
         "1 model(s) did not become available: {{{name: broken version: 2} due to error: "
         "NOT_FOUND: no SavedModel bundle in 2}, }"
     )
+
+
+def test_reload_config_reports_metric_increases(running: Running) -> None:
+    """Each metric_names entry gets the increase of that metric across the reload, read from
+    prometheus_client's default registry by TF name (``/a/b``) or Prometheus name (``:a:b``)."""
+    counter = Counter(":pyserving_test:reload_probe", "test only", ["model"])
+    counter.labels("a").inc(2)
+    try:
+
+        def grow() -> None:
+            counter.labels("a").inc(3)
+            counter.labels("b").inc(4)
+
+        running.servables.on_reload = grow
+        request = reload_request(MODEL)
+        request.metric_names.extend(
+            ["/pyserving_test/reload_probe", ":pyserving_test:reload_probe", "/no/such/metric"]
+        )
+        response = running.models.HandleReloadConfigRequest(request)
+    finally:
+        running.servables.on_reload = None
+        REGISTRY.unregister(counter)
+    assert [(m.name, m.int64_value_increase) for m in response.metric] == [
+        ("/pyserving_test/reload_probe", 7),
+        (":pyserving_test:reload_probe", 7),
+        ("/no/such/metric", 0),
+    ]
+    assert all(m.WhichOneof("value_increase") == "int64_value_increase" for m in response.metric)
 
 
 def test_health_service(running: Running) -> None:

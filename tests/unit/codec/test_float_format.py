@@ -104,3 +104,24 @@ def test_vectorized_float64_matches_the_scalar_rule() -> None:
     )
     expected = [format_float(value, single=False) for value in values.tolist()]
     assert format_float_array(values) == expected
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_and_large_arrays_spell_every_value_alike(dtype: type) -> None:
+    # Small tensors take a per-element path, large ones a vectorized one: both must agree with
+    # format_float on awkward values (ties, rounding boundaries, integers, non-finite, subnormal).
+    rng = np.random.default_rng(7)
+    awkward = [value for value, _ in FLOAT32] + [16777217.0, 0.1 + 0.2, 5e-324, 1e300]
+    with np.errstate(over="ignore"):  # 1e300 becomes inf in float32: fine, also a case
+        values: np.ndarray = np.concatenate(
+            [
+                np.array(awkward, dtype=np.float64),
+                rng.standard_normal(300) * 10.0 ** rng.integers(-20, 20, 300),
+                np.round(rng.standard_normal(100) * 1000, 2),
+            ]
+        ).astype(dtype)
+    single = dtype is np.float32
+    expected = [format_float(float(v), single) for v in values]
+    assert format_float_array(values) == expected
+    pieces = [format_float_array(values[start : start + 5]) for start in range(0, len(values), 5)]
+    assert [text for piece in pieces for text in piece] == expected

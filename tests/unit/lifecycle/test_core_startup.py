@@ -167,7 +167,8 @@ def test_all_policy_loads_every_version_and_labels_resolve(tmp_path: Path) -> No
     for version in (1, 2, 3):
         fake_model(tmp_path, version)
     model = config("m", tmp_path, VersionPolicy.all(), labels={"stable": 1, "canary": 3})
-    with running_core([model]) as core:
+    # Labels at startup name versions not loaded yet: allowed only with this flag.
+    with running_core([model], allow_version_labels_for_unavailable_models=True) as core:
         core.wait_until_ready(timeout=10)
         eventually(lambda: all(s.state is S.AVAILABLE for s in core.model_status("m")))
         assert [s.version for s in core.model_status("m")] == [3, 2, 1]

@@ -181,7 +181,10 @@ def test_deleting_version_dirs_unloads_them(tmp_path: Path) -> None:
 def test_reload_config_adds_and_removes_models(tmp_path: Path) -> None:
     fake_model(tmp_path / "a", 1)
     fake_model(tmp_path / "b", 1)
-    with running_core([config("a", tmp_path / "a")]) as core:
+    # A label on a model being added names a version not loaded yet: allowed with the flag.
+    with running_core(
+        [config("a", tmp_path / "a")], allow_version_labels_for_unavailable_models=True
+    ) as core:
         core.wait_until_ready(timeout=10)
         core.reload_config([config("b", tmp_path / "b", labels={"stable": 1})])
         assert core.model_names() == ["b"]

@@ -11,7 +11,7 @@ import pytest
 from pyserving.lifecycle import VersionPolicy
 from pyserving.lifecycle.source import FileSystemSource
 from pyserving.runtimes.fake import MARKER, FakeRuntime
-from tests.unit.lifecycle.lifecycle_support import config, fake_model
+from tests.unit.lifecycle.lifecycle_support import config, eventually, fake_model
 
 
 class Reports:
@@ -178,3 +178,24 @@ def test_negative_poll_wait_never_looks(tmp_path: Path) -> None:
     source.start()
     source.stop()
     assert reports.calls == []
+
+
+def test_config_changes_never_hurry_the_looks_at_models_already_served(tmp_path: Path) -> None:
+    """Only a new model gets quick settle looks. A config change (here: adding model ``n``) must
+    not trigger early looks at ``m``: two looks a settle delay apart could both fall into one
+    pause of a slow copy and take a half-written version for a finished one."""
+    fake_model(tmp_path / "m", 1)
+    fake_model(tmp_path / "n", 1)
+    reports = Reports()
+    source = make_source(reports, poll_wait=60)  # no regular poll during this test
+    source.set_models([config("m", tmp_path / "m")])
+    source.start()
+    try:
+        eventually(lambda: reports.last("m") == {1}, what="m settled")
+        fake_model(tmp_path / "m", 2)  # complete and stable, but only a regular poll may see it
+        for _ in range(3):
+            source.set_models([config("m", tmp_path / "m"), config("n", tmp_path / "n")])
+        eventually(lambda: reports.last("n") == {1}, what="n settled quickly")
+        assert reports.last("m") == {1}
+    finally:
+        source.stop()

@@ -82,7 +82,7 @@ def test_core_acquire_and_status(tmp_path: Path) -> None:
         fake_model(tmp_path, version)
     fake_model(tmp_path, 4, fail_load="bad version", fail_code="INVALID_ARGUMENT")
     model = config("m", tmp_path, VersionPolicy.specific(2, 4), labels={"two": 2, "one": 1})
-    with running_core([model]) as core:
+    with running_core([model], allow_version_labels_for_unavailable_models=True) as core:
         core.wait_until_ready(timeout=10)  # returns once v2 is AVAILABLE ...
         eventually(lambda: state_of(core, "m", 4) is ServableState.END, what="v4 END")
         assert served(core, "m", label="two") == 2

@@ -1,26 +1,34 @@
 """``tensorflow.serving.ModelService``: GetModelStatus and HandleReloadConfigRequest.
 
-Reload follows ``model_service_impl.cc``/``server_core.cc``: only a ``model_config_list`` is
-accepted; the new list replaces the old one (removed models unload in the background) and the call
-blocks until every configured model is AVAILABLE, answering UNKNOWN ``N model(s) did not become
-available: {...}`` when one fails to load. The wait runs in a worker thread, bounded by the client
-deadline. ``metric_names`` is accepted but no metric increases are reported yet.
+Reload follows ``model_service_impl.cc``: only a ``model_config_list`` is accepted (anything
+else, an empty config included, is INVALID_ARGUMENT); the config is applied by the
+:class:`~pyserving.management.controller.ConfigController` (TF Serving's ``ReloadConfig``: the
+new list replaces the old one, removed models unload in the background, and the call blocks until
+every *added* model is AVAILABLE, answering UNKNOWN ``N model(s) did not become available: {...}``
+when one fails). The wait runs in a worker thread, bounded by the client deadline. For each of
+``metric_names`` the response reports the metric's increase across the reload
+(:mod:`~pyserving.api.grpc.reload_metrics`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
 from typing import Protocol
 
 from pyserving.api.grpc.errors import Context, rpc
+from pyserving.api.grpc.reload_metrics import metric_values
 from pyserving.codec.proto_views import status_response
-from pyserving.config.models import models_from_config
 from pyserving.errors import Code, ServingError
-from pyserving.lifecycle.config import ModelConfig
-from pyserving.lifecycle.state import ServableId, ServableState, VersionStatus
-from pyserving.protos import get_model_status_pb2, model_management_pb2, model_service_pb2_grpc
+from pyserving.protos import (
+    get_model_status_pb2,
+    model_management_pb2,
+    model_server_config_pb2,
+    model_service_pb2_grpc,
+)
 from pyserving.service.core import ServingService
+
+logger = logging.getLogger("pyserving.grpc")
 
 _UNSUPPORTED_CONFIG = (
     "ServerModelConfig type not supported by HandleReloadConfigRequest. "
@@ -28,20 +36,18 @@ _UNSUPPORTED_CONFIG = (
 )
 
 
-class ReloadableCore(Protocol):
-    """What reloading needs from :class:`pyserving.lifecycle.core.ServerCore`."""
+class ConfigReloader(Protocol):
+    """What reloading needs: :meth:`pyserving.management.controller.ConfigController.reload`."""
 
-    def reload_config(self, models: Sequence[ModelConfig]) -> None: ...
-
-    def wait_until_ready(self, timeout: float | None = None) -> None: ...
-
-    def model_status(self, name: str, version: int | None = None) -> list[VersionStatus]: ...
+    def reload(
+        self, config: model_server_config_pb2.ModelServerConfig, *, timeout: float | None = None
+    ) -> None: ...
 
 
 class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
-    def __init__(self, service: ServingService, core: ReloadableCore) -> None:
+    def __init__(self, service: ServingService, reloader: ConfigReloader) -> None:
         self._service = service
-        self._core = core
+        self._reloader = reloader
 
     @rpc
     async def GetModelStatus(
@@ -60,35 +66,18 @@ class ModelServicer(model_service_pb2_grpc.ModelServiceServicer):
     ) -> model_management_pb2.ReloadConfigResponse:
         if request.config.WhichOneof("config") != "model_config_list":
             raise ServingError(Code.INVALID_ARGUMENT, _UNSUPPORTED_CONFIG)
-        models = models_from_config(request.config)
-        await asyncio.to_thread(self._reload, models, context.time_remaining())
+        names = list(request.metric_names)
+        before = metric_values(names)
+        try:
+            await asyncio.to_thread(
+                self._reloader.reload, request.config, timeout=context.time_remaining()
+            )
+        except ServingError as error:
+            logger.error("ReloadConfig failed: %s", error.message)
+            raise
+        after = metric_values(names)
         response = model_management_pb2.ReloadConfigResponse()
         response.status.error_code = Code.OK.value  # type: ignore[assignment]
+        for name, value in before.items():
+            response.metric.add(name=name, int64_value_increase=after[name] - value)
         return response
-
-    def _reload(self, models: list[ModelConfig], timeout: float | None) -> None:
-        self._core.reload_config(models)
-        try:
-            self._core.wait_until_ready(timeout)
-        except ServingError:
-            raise ServingError(Code.UNKNOWN, self._unavailable(models)) from None
-        except TimeoutError as exc:
-            raise ServingError(Code.DEADLINE_EXCEEDED, str(exc)) from None
-
-    def _unavailable(self, models: Sequence[ModelConfig]) -> str:
-        """TF Serving's ``WaitUntilModelsAvailable`` message."""
-        parts: list[str] = []
-        for model in models:
-            try:
-                statuses = self._core.model_status(model.name)
-            except ServingError:
-                statuses = []
-            if any(s.state is ServableState.AVAILABLE for s in statuses):
-                continue
-            failed = next((s for s in statuses if s.error_code is not Code.OK), None)
-            reason = ""
-            if failed is not None:
-                reason = f" due to error: {failed.error_code.name}: {failed.error_message}"
-            version = failed.version if failed else (statuses[0].version if statuses else 0)
-            parts.append(f"{{{ServableId(model.name, version)}{reason}}}, ")
-        return f"{len(parts)} model(s) did not become available: {{{''.join(parts)}}}"

@@ -24,7 +24,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from pyserving.api.grpc import transport
-from pyserving.api.grpc.model_service import ModelServicer, ReloadableCore
+from pyserving.api.grpc.model_service import ConfigReloader, ModelServicer
 from pyserving.api.grpc.prediction_service import PredictionServicer
 from pyserving.config.options import ServerOptions
 from pyserving.protos import model_service_pb2_grpc, prediction_service_pb2_grpc
@@ -41,14 +41,14 @@ class GrpcServer:
     def __init__(
         self,
         service: ServingService,
-        core: ReloadableCore,
+        reloader: ConfigReloader,
         options: ServerOptions,
         extra_services: Sequence[Callable[[grpc.aio.Server], None]] = (),
     ) -> None:
         """``extra_services`` register further servicers (e.g. the admin API) on the server."""
         self._service = service
         self._extra_services = tuple(extra_services)
-        self._core = core
+        self._reloader = reloader
         self._port = options.port
         self._socket_path = options.grpc_socket_path
         self._tensor_content = options.enable_serialization_as_tensor_content
@@ -68,7 +68,7 @@ class GrpcServer:
             PredictionServicer(self._service, tensor_content=self._tensor_content), server
         )
         model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-            ModelServicer(self._service, self._core), server
+            ModelServicer(self._service, self._reloader), server
         )
         for register in self._extra_services:
             register(server)
@@ -95,6 +95,11 @@ class GrpcServer:
             return server.add_secure_port(address, self._credentials)
         except RuntimeError as exc:  # grpc reports bind failures as RuntimeError
             raise OSError(f"Failed to bind gRPC server to {address}: {exc}") from exc
+
+    async def begin_shutdown(self) -> None:
+        """Health services go NOT_SERVING (and stay so) while RPCs are still served."""
+        if self._health is not None:
+            await self._health.enter_graceful_shutdown()
 
     async def stop(self, grace_seconds: float | None = None) -> None:
         """Drain: no new RPCs, in-flight ones get ``grace_seconds`` (None = wait for all)."""

@@ -19,6 +19,7 @@ from pyserving.api.rest.extensions import HttpRequest, HttpResponse, RouteHandle
 from pyserving.api.rest.routes import Action, Route, RouteError, match_route
 from pyserving.codec.json_encode import encode_error
 from pyserving.errors import Code, ServingError
+from pyserving.observability.requests import CURRENT_API, RequestObserver
 from pyserving.service.core import ServingService
 
 Scope = MutableMapping[str, Any]
@@ -50,6 +51,17 @@ class BodyTooLarge(ServingError):
         )
 
 
+_INFERENCE: Final = (Action.PREDICT, Action.CLASSIFY, Action.REGRESS)
+# Request metrics name the API as TF Serving's REST handler does ("" for status and metadata);
+# model runs record the gRPC names (the core methods are the same).
+_API: Final = {a: a.value if a in _INFERENCE else "" for a in Action}
+_RUNTIME_API: Final = {
+    Action.PREDICT: "Predict",
+    Action.CLASSIFY: "Classify",
+    Action.REGRESS: "Regress",
+}
+
+
 class RestApp:
     """ASGI app serving TF Serving's REST API over one :class:`ServingService`."""
 
@@ -62,8 +74,11 @@ class RestApp:
         max_body_bytes: int = 64 * 1024 * 1024,
         routes: Mapping[str, RouteHandler] | None = None,
         prefix_routes: Sequence[tuple[str, RouteHandler]] = (),
+        observer: RequestObserver | None = None,
     ) -> None:
+        """``observer`` (metrics, access log) sees every ``/v1`` request but CORS preflights."""
         self._service = service
+        self._observer = observer
         self._routes = dict(routes or {})
         self._prefix_routes = tuple(prefix_routes)
         self._timeout_ms = max(timeout_ms, 0)
@@ -127,25 +142,34 @@ class RestApp:
         if method == "OPTIONS":
             await self._preflight(scope, send)
             return
+        observer = self._observer
+        started = observer.begin() if observer is not None else 0
+        # What the observer is told if the request never gets an answer (the client went away).
+        route: Route | None = None
+        status, code = 499, Code.CANCELLED
         try:
-            route = match_route(method, path)
-            body = await self._read_body(scope, receive) if method == "POST" else b""
-            payload = await self._dispatch(route, body)
-        except RouteError as exc:
-            await self._send(send, http_status(exc.code), b"", self._headers)
-            return
-        except BodyTooLarge as exc:
-            await self._send(send, 413, encode_error(exc.message), self._headers)
-            return
-        except ServingError as exc:
-            await self._send(send, http_status(exc.code), encode_error(exc.message), self._headers)
-            return
-        except Exception as exc:
-            logger.exception("Unexpected error serving %s %s", method, path)
-            message = f"Internal error: {type(exc).__name__}: {exc}"
-            await self._send(send, 500, encode_error(message), self._headers)
-            return
-        await self._send(send, 200, payload, self._headers)
+            try:
+                route = match_route(method, path)
+                if observer is not None:
+                    CURRENT_API.set(_RUNTIME_API.get(route.action, ""))
+                body = await self._read_body(scope, receive) if method == "POST" else b""
+                payload = await self._dispatch(route, body)
+                status, code = 200, Code.OK
+            except RouteError as exc:
+                status, payload, code = http_status(exc.code), b"", exc.code
+            except BodyTooLarge as exc:
+                status, payload, code = 413, encode_error(exc.message), exc.code
+            except ServingError as exc:
+                status, payload, code = http_status(exc.code), encode_error(exc.message), exc.code
+            except Exception as exc:
+                logger.exception("Unexpected error serving %s %s", method, path)
+                message = f"Internal error: {type(exc).__name__}: {exc}"
+                status, payload, code = 500, encode_error(message), Code.INTERNAL
+            await self._send(send, status, payload, self._headers)
+        finally:
+            if observer is not None:
+                model, api = ("", "") if route is None else (route.name, _API[route.action])
+                observer.end_rest(method, path, model, api, code, status, started)
 
     async def _dispatch(self, route: Route, body: bytes) -> bytes:
         service, timeout = self._service, self._timeout_ms

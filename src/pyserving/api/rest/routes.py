@@ -54,12 +54,29 @@ def _version(text: str | None) -> int | None:
     return value
 
 
+# Resolved routes by (method, path): clients send the same few URLs over and over, and a hit
+# skips the regex and the unquoting. Only successes are kept; the size is bounded by clearing.
+_CACHE: dict[tuple[str, str], Route] = {}
+_CACHE_SIZE = 4096
+
+
 def match_route(method: str, path: str) -> Route:
     """Resolve ``method path`` (path including any query string) to a :class:`Route`.
 
     Raises ``ServingError`` INVALID_ARGUMENT ``Malformed request: <METHOD> <path>`` for anything
     outside the grammar, and :class:`RouteError` for the cases answered with an empty body.
     """
+    key = (method, path)
+    route = _CACHE.get(key)
+    if route is None:
+        route = _match_route(method, path)
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        _CACHE[key] = route
+    return route
+
+
+def _match_route(method: str, path: str) -> Route:
     action: Action | None = None
     match: re.Match[str] | None = None
     if method == "POST":

@@ -55,6 +55,18 @@ class TensorFlowModel:
             raise failed_precondition(f"The model loaded from {self._path} has been unloaded")
         return runner.run(feeds, fetches, timeout_ms)
 
+    def run_on_calling_thread(
+        self, feeds: Mapping[str, np.ndarray], fetches: Sequence[str]
+    ) -> list[np.ndarray]:
+        """``run`` without a timeout, executing the graph on the calling thread whatever the
+        :class:`InlineRuns` mode: no hand-off to TensorFlow's inter-op pool (microseconds per
+        call), independent ops run one after another, intra-op parallelism is unchanged. The
+        batcher uses it: its batch threads are already one per core."""
+        runner = self._runner
+        if runner is None:
+            raise failed_precondition(f"The model loaded from {self._path} has been unloaded")
+        return runner.run(feeds, fetches, 0, inline=True)
+
     def unload(self) -> None:
         """Close the session and drop it; idempotent. Memory returns once in-flight runs end."""
         with self._unload_lock:

@@ -103,9 +103,17 @@ class SessionRunner:
         return self._inline_runs
 
     def run(
-        self, feeds: Mapping[str, np.ndarray], fetches: Sequence[str], timeout_ms: int = 0
+        self,
+        feeds: Mapping[str, np.ndarray],
+        fetches: Sequence[str],
+        timeout_ms: int = 0,
+        *,
+        inline: bool | None = None,
     ) -> list[np.ndarray]:
         """Feed ``feeds`` (tensor name -> array), return the ``fetches`` tensors in order.
+
+        ``inline`` True/False overrides the runner's :class:`InlineRuns` mode for this call (True:
+        on the calling thread, ``timeout_ms`` then unenforced).
 
         Raises ServingError: TensorFlow's code and message for run failures (INVALID_ARGUMENT for a
         wrong dtype, DEADLINE_EXCEEDED for an overrun timeout...), INVALID_ARGUMENT for a tensor
@@ -123,7 +131,7 @@ class SessionRunner:
         for name in fetches:
             output = outputs.get(name)
             fetch_list.append(output if output is not None else self._resolve(name))
-        run_options = self._options(timeout_ms)
+        run_options = self._options(timeout_ms, inline)
         try:
             results = _tf.session_run(self._handle, run_options.pointer, feed_map, fetch_list)
         except _tf.OpError as exc:
@@ -158,11 +166,12 @@ class SessionRunner:
                 self._outputs[name] = output
             return output
 
-    def _options(self, timeout_ms: int) -> _RunOptionsBuffer:
+    def _options(self, timeout_ms: int, inline: bool | None = None) -> _RunOptionsBuffer:
         timeout_ms = max(timeout_ms, 0)
-        inline = self._inline_runs is InlineRuns.ALWAYS or (
-            self._inline_runs is InlineRuns.UNTIMED and timeout_ms == 0
-        )
+        if inline is None:
+            inline = self._inline_runs is InlineRuns.ALWAYS or (
+                self._inline_runs is InlineRuns.UNTIMED and timeout_ms == 0
+            )
         key = (timeout_ms, inline)
         cached = self._run_options.get(key)
         if cached is not None:

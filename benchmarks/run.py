@@ -1,0 +1,164 @@
+"""``make bench``: every system on the same models under the same load, one table.
+
+Runs with the main venv's Python (pyserving, the ceiling app and the gRPC client live there);
+FastAPI+TF and MLServer run from ``.bench-venv``. Everything listens on loopback only. Writes
+``.bench/results.json``, the tables in ``docs/benchmarks.md`` and ``docs/img/benchmarks.png``.
+Environment: ``BENCH_SECONDS`` (per point, default 5), ``BENCH_CONCURRENCY`` (default
+``1,8,32,128``), ``BENCH_MODELS`` (default ``half_plus_two,mlp``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import load
+import report
+import systems
+
+from pyserving.protos import predict_pb2, types_pb2
+
+ROOT = systems.ROOT
+WORK = ROOT / ".bench"
+SHARED = ROOT.parent / "shared" / "testdata" / "tfserving"
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+WARMUP_S = 1.0
+CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32,128").split(",")]
+MODELS = os.environ.get("BENCH_MODELS", "half_plus_two,mlp,wide_mlp").split(",")
+# MLPs 784-H-H-10: "mlp" is the classic example and, once batched (~10 us a row here), cheaper to
+# run than a request is to receive; "wide_mlp" stays compute-bound even in full batches.
+HIDDEN = {"mlp": 1024, "wide_mlp": 8192}
+
+Starter = Callable[[systems.Model, Path], AbstractContextManager[systems.Running]]
+REST_SYSTEMS: list[tuple[str, Starter]] = [
+    ("pyserving", systems.pyserving),
+    ("FastAPI+TF", systems.fastapi),
+    ("MLServer", systems.mlserver),
+    ("ASGI ceiling", systems.ceiling),
+]
+
+
+def write_requests(name: str, base: Path, version: str, x: np.ndarray) -> systems.Model:
+    folder = WORK / "requests"
+    folder.mkdir(parents=True, exist_ok=True)
+    values = [round(float(v), 4) for v in x.ravel()]
+    instances = (
+        values
+        if x.shape[1] == 1
+        else [values[i : i + x.shape[1]] for i in range(0, len(values), x.shape[1])]
+    )
+    tfs = folder / f"{name}.json"
+    tfs.write_text(json.dumps({"instances": instances}))
+    v2 = folder / f"{name}.v2.json"
+    tensor = {"name": "x", "shape": list(x.shape), "datatype": "FP32", "data": values}
+    v2.write_text(json.dumps({"inputs": [tensor]}))
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = name
+    proto = request.inputs["x"]
+    proto.dtype = types_pb2.DT_FLOAT
+    for size in x.shape:
+        proto.tensor_shape.dim.add().size = size
+    proto.tensor_content = np.asarray(values, np.float32).tobytes()
+    grpc_file = folder / f"{name}.pb"
+    grpc_file.write_bytes(request.SerializeToString())
+    return systems.Model(name, base, base / version, tfs, v2, grpc_file, x.shape[0])
+
+
+def prepare(name: str) -> systems.Model:
+    models = WORK / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    if name == "half_plus_two":
+        base = models / name
+        if not base.exists():
+            base.symlink_to(SHARED / "saved_model_half_plus_two_cpu")
+        return write_requests(name, base, "00000123", np.array([[1.0], [2.0], [5.0]], np.float32))
+    hidden = HIDDEN[name]
+    base = models / name
+    if not (base / "1" / "saved_model.pb").exists():
+        script = str(systems.HERE / "make_mlp.py")
+        subprocess.run([sys.executable, script, str(base), str(hidden)], check=True)
+    return write_requests(name, base, "1", rng.standard_normal((1, 784)).astype(np.float32))
+
+
+def in_process(model: systems.Model) -> dict[str, float]:
+    width = 1 if model.name == "half_plus_two" else 784  # the MLPs' input width
+    args = [
+        sys.executable,
+        str(systems.HERE / "inprocess.py"),
+        str(model.version_dir),
+        str(width),
+        "2",
+    ]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def measure(run: systems.Running, rest_script: Path, grpc: bool) -> dict[str, dict[str, float]]:
+    points: dict[str, dict[str, float]] = {}
+    for concurrency in CONCURRENCY:
+        if grpc:
+            assert run.grpc_target is not None
+            point = load.grpc(run.grpc_target, run.body, concurrency, SECONDS, WARMUP_S)
+        else:
+            load.wrk(run.url, rest_script, concurrency, WARMUP_S)
+            point = load.wrk(run.url, rest_script, concurrency, SECONDS)
+        points[str(concurrency)] = asdict(point)
+        print(
+            f"    c={concurrency:<4} {point.rps:10.0f} req/s  p50 {point.p50_ms:8.3f} ms  "
+            f"p99 {point.p99_ms:8.3f} ms  errors {point.errors}",
+            flush=True,
+        )
+    return points
+
+
+def main() -> None:
+    started = time.monotonic()
+    WORK.mkdir(exist_ok=True)
+    results: dict[str, object] = {"seconds_per_point": SECONDS, "concurrency": CONCURRENCY}
+    # Anything else running on the machine shifts every number: keep the evidence with them.
+    load_before = os.getloadavg()[0]
+    for name in MODELS:
+        model = prepare(name)
+        entry: dict[str, object] = {"rows_per_request": model.rows_per_request}
+        entry["in_process"] = in_process(model)
+        print(f"{name}: in process {entry['in_process']}", flush=True)
+        for system, start in REST_SYSTEMS:
+            print(f"  {system} (REST)", flush=True)
+            with start(model, WORK) as run:
+                script = load.lua_script(run.body)
+                entry[f"{system} REST"] = measure(run, script, grpc=False)
+                if system == "pyserving":
+                    print("  pyserving (gRPC)", flush=True)
+                    entry["pyserving gRPC"] = measure(
+                        systems.Running(run.url, model.grpc_request, run.process, run.grpc_target),
+                        script,
+                        grpc=True,
+                    )
+        results[name] = entry
+    results["total_seconds"] = round(time.monotonic() - started)
+    results["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    (WORK / "results.json").write_text(json.dumps(results, indent=1))
+    report.write(results, ROOT / "docs" / "benchmarks.md")
+    plot = [str(systems.BENCH_BIN / "python"), str(systems.HERE / "plot.py")]
+    subprocess.run(
+        [*plot, str(WORK / "results.json"), str(ROOT / "docs" / "img" / "benchmarks.png")],
+        check=True,
+    )
+    print(report.summary(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""The systems under test: how to start each one on a model, and what to send it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "benchmarks"
+MAIN_BIN = ROOT / ".venv" / "bin"
+BENCH_BIN = ROOT / ".bench-venv" / "bin"
+READY_TIMEOUT_S = 180.0
+# What pyserving batches with here: pyserving serve's adaptive defaults (no added wait), capped
+# at 256 rows per executed batch.
+BATCHING = (
+    "max_batch_size { value: 1000000 }\n"
+    "batch_timeout_micros { value: 0 }\n"
+    "max_enqueued_batches { value: 100000 }\n"
+    "enable_large_batch_splitting { value: true }\n"
+    "max_execution_batch_size { value: 256 }\n"
+)
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    base: Path  # the directory holding the numbered version directory
+    version_dir: Path
+    tfs_body: Path  # {"instances": ...}
+    v2_body: Path  # MLServer's V2 inference request
+    grpc_request: Path  # serialized PredictRequest
+    rows_per_request: int
+
+
+@dataclass
+class Running:
+    url: str  # where wrk POSTs
+    body: Path
+    process: subprocess.Popen[bytes]
+    grpc_target: str | None = None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(url: str, body: Path, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    data = body.read_bytes()
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url}: server exited:\n{log.read_text(errors='replace')[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            response = httpx.post(
+                url, content=data, headers={"content-type": "application/json"}, timeout=10
+            )
+            if response.status_code == 200:
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} not ready after {READY_TIMEOUT_S} s")
+
+
+@contextlib.contextmanager
+def _process(
+    args: list[str], url: str, body: Path, work: Path, name: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    log = work / f"{name}.log"
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
+    with open(log, "wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=environment)
+    try:
+        _wait_ready(url, body, process, log)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def pyserving(model: Model, work: Path) -> Iterator[Running]:
+    rest, grpc_port = free_port(), free_port()
+    params = work / "batching.txt"
+    params.write_text(BATCHING)
+    args = [
+        str(MAIN_BIN / "tensorflow_model_server"),
+        f"--port={grpc_port}",
+        f"--rest_api_port={rest}",
+        f"--model_name={model.name}",
+        f"--model_base_path={model.base}",
+        "--enable_batching",
+        f"--batching_parameters_file={params}",
+        "--grpc_max_threads=4096",  # TF's default (4 x CPUs) would cap concurrent RPCs at 8
+    ]
+    url = f"http://127.0.0.1:{rest}/v1/models/{model.name}:predict"
+    with _process(args, url, model.tfs_body, work, f"pyserving-{model.name}") as process:
+        yield Running(url, model.tfs_body, process, f"127.0.0.1:{grpc_port}")
+
+
+@contextlib.contextmanager
+def fastapi(model: Model, work: Path) -> Iterator[Running]:
+    port = free_port()
+    args = [str(BENCH_BIN / "uvicorn"), "fastapi_tf:app", "--app-dir", str(HERE)]
+    args += ["--port", str(port), "--http", "httptools", "--loop", "uvloop"]
+    args += ["--no-access-log", "--log-level", "warning"]
+    url = f"http://127.0.0.1:{port}/v1/models/{model.name}:predict"
+    env = {"MODEL_DIR": str(model.version_dir)}
+    with _process(args, url, model.tfs_body, work, f"fastapi-{model.name}", env) as process:
+        yield Running(url, model.tfs_body, process)
+
+
+@contextlib.contextmanager
+def mlserver(model: Model, work: Path) -> Iterator[Running]:
+    folder = work / f"mlserver-{model.name}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copy(HERE / "mlserver_tf" / "runtime.py", folder / "runtime.py")
+    http = free_port()
+    settings = {"http_port": http, "grpc_port": free_port(), "metrics_port": free_port()}
+    (folder / "settings.json").write_text(json.dumps(settings))
+    model_settings = {
+        "name": model.name,
+        "implementation": "runtime.TensorFlowRuntime",
+        "parameters": {"uri": str(model.version_dir)},
+    }
+    (folder / "model-settings.json").write_text(json.dumps(model_settings))
+    args = [str(BENCH_BIN / "mlserver"), "start", str(folder)]
+    url = f"http://127.0.0.1:{http}/v2/models/{model.name}/infer"
+    with _process(args, url, model.v2_body, work, f"mlserver-{model.name}") as process:
+        yield Running(url, model.v2_body, process)
+
+
+@contextlib.contextmanager
+def ceiling(model: Model, work: Path) -> Iterator[Running]:
+    port = free_port()
+    args = [str(MAIN_BIN / "uvicorn"), "asgi_ceiling:app", "--app-dir", str(HERE)]
+    args += ["--port", str(port), "--http", "httptools", "--loop", "uvloop"]
+    args += ["--no-access-log", "--no-proxy-headers", "--log-level", "warning"]
+    url = f"http://127.0.0.1:{port}/v1/models/{model.name}:predict"
+    with _process(args, url, model.tfs_body, work, f"ceiling-{model.name}") as process:
+        yield Running(url, model.tfs_body, process)

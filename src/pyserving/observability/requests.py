@@ -1,0 +1,136 @@
+"""Per-request bookkeeping shared by the REST and gRPC adapters: metrics and the access log.
+
+Each adapter calls :meth:`RequestObserver.begin` when a request starts and ``end_rest`` /
+``end_grpc`` exactly once when it ends (in a ``finally``), with the outcome as a canonical code.
+Recorded, as TF Serving does (reference §7):
+
+* ``request_count{model_name,status}``: every REST ``/v1`` request (errors included, ``""`` as
+  the model when the URL names none) and every gRPC Predict/Classify/Regress/MultiInference;
+* ``request_latency{model_name,API,entrypoint}`` (µs) for the successful ones: REST API
+  ``predict``/``classify``/``regress`` (``""`` for GETs) and entrypoint ``REST``; gRPC API the
+  method name and entrypoint ``GRPC``;
+* ``pyserving_requests_in_flight``: every request and RPC between begin and end.
+
+The hot path does no string formatting: counter and histogram children are bound once per
+(model, outcome) and cached. To bound memory against clients naming random models, at most
+:data:`MAX_MODEL_LABELS` distinct model names get their own series; later ones share
+``model_name="__other__"``. Methods run on the event loop thread (not thread-safe).
+
+:data:`CURRENT_API` carries the API of the request being served (``Predict``, ``Classify``...)
+down to the model runner, which records ``runtime_latency`` with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from time import perf_counter_ns
+from typing import Any, Final
+
+from pyserving.errors import Code
+from pyserving.observability.metrics import registry as m
+
+CURRENT_API: Final[ContextVar[str]] = ContextVar("pyserving_current_api", default="")
+INFERENCE_RPCS: Final = frozenset({"Predict", "Classify", "Regress", "MultiInference"})
+MAX_MODEL_LABELS: Final = 1000
+OTHER_MODEL: Final = "__other__"
+
+access_logger = logging.getLogger("pyserving.access")
+
+
+class RequestObserver:
+    """See the module docstring. ``metrics``: record the request metrics; ``access_log``: log one
+    line per request on the ``pyserving.access`` logger (INFO)."""
+
+    def __init__(self, *, metrics: bool = True, access_log: bool = False) -> None:
+        self._metrics = metrics
+        self._access_log = access_log
+        self._counts: dict[str, dict[Code, Any]] = {}
+        self._latency: dict[tuple[str, str, str], Any] = {}
+
+    def begin(self, api: str = "") -> int:
+        """A request starts; returns the start time to pass to the matching ``end_*``."""
+        if self._metrics:
+            m.IN_FLIGHT.inc()
+        if api:
+            CURRENT_API.set(api)
+        return perf_counter_ns()
+
+    def end_rest(
+        self, method: str, path: str, model: str, api: str, code: Code, status: int, started: int
+    ) -> None:
+        elapsed = perf_counter_ns() - started
+        if self._metrics:
+            m.IN_FLIGHT.dec()
+            self._record(model, api, "REST", code, elapsed)
+        if self._access_log:
+            _log_access("REST", method, path, status, code, elapsed, model)
+
+    def end_grpc(
+        self, service: str, method: str, request: object, code: Code, started: int
+    ) -> None:
+        elapsed = perf_counter_ns() - started
+        counted = method in INFERENCE_RPCS
+        model = _model_of(request) if counted or self._access_log else ""
+        if self._metrics:
+            m.IN_FLIGHT.dec()
+            if counted:
+                self._record(model, method, "GRPC", code, elapsed)
+        if self._access_log:
+            _log_access("GRPC", "POST", f"/{service}/{method}", 200, code, elapsed, model)
+
+    def _record(self, model: str, api: str, entrypoint: str, code: Code, elapsed_ns: int) -> None:
+        counts = self._counts.get(model)
+        if counts is None:
+            if len(self._counts) >= MAX_MODEL_LABELS:
+                model = OTHER_MODEL
+            counts = self._counts.setdefault(model, {})
+        child = counts.get(code)
+        if child is None:
+            child = counts[code] = m.REQUEST_COUNT.labels(model, code.name)
+        child.inc()
+        if code is not Code.OK:
+            return
+        key = (model, api, entrypoint)
+        latency = self._latency.get(key)
+        if latency is None:
+            latency = self._latency[key] = m.REQUEST_LATENCY.labels(model, api, entrypoint)
+        latency.observe(elapsed_ns // 1000)
+
+
+def _model_of(request: object) -> str:
+    """The model a TF Serving request addresses (MultiInference: its first task's)."""
+    spec = getattr(request, "model_spec", None)
+    if spec is not None:
+        return str(spec.name)
+    tasks = getattr(request, "tasks", None)
+    if tasks:
+        return str(tasks[0].model_spec.name)
+    return ""
+
+
+def _log_access(
+    entrypoint: str, method: str, path: str, status: int, code: Code, elapsed_ns: int, model: str
+) -> None:
+    millis = elapsed_ns / 1e6
+    access_logger.info(
+        "%s %s %s %d %s %.3fms model=%s",
+        entrypoint,
+        method,
+        path,
+        status,
+        code.name,
+        millis,
+        model,
+        extra={
+            "fields": {
+                "entrypoint": entrypoint,
+                "method": method,
+                "path": path,
+                "status": status,
+                "code": code.name,
+                "duration_ms": round(millis, 3),
+                "model": model,
+            }
+        },
+    )
