@@ -114,8 +114,8 @@ def write(results: dict[str, Any], path: Path) -> None:
             BEGIN,
             "",
             f"Measured by `make bench` ({results['seconds_per_point']:g} s per point after a 1 s "
-            f"warm-up; whole run {results['total_seconds']} s; 1-minute load average "
-            f"{results['load_average'][0]} before, {results['load_average'][1]} after: above ~1 "
+            f"warm-up;\nwhole run {results['total_seconds']} s; 1-minute load average "
+            f"{results['load_average'][0]} before, {results['load_average'][1]} after: above ~1\n"
             "something else was using the machine's 2 cores during the run).",
             "",
             "#### Targets",

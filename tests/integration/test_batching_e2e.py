@@ -4,6 +4,7 @@ answers an unbatched server gives, over REST and gRPC; TF Serving's batching err
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -80,3 +81,45 @@ def test_grpc_predict_is_batched_too(batching_server: ServerProcess) -> None:
         request = predict_request("half_plus_two", x=float_tensor([2.0, 3.0], [2, 1]))
         response = stubs(channel).predict.Predict(request, timeout=30)
     assert list(response.outputs["y"].float_val) == [3.0, 3.5]
+
+
+@pytest.fixture(scope="module")
+def per_model_server(
+    tmp_path_factory: pytest.TempPathFactory, shared_models: Path
+) -> Iterator[ServerProcess]:
+    root = tmp_path_factory.mktemp("per-model")
+    batched = root / "half_plus_two"
+    shutil.copytree(shared_models / "saved_model_half_plus_two_cpu", batched)
+    (batched / "00000123" / "batching_params.pbtxt").write_text("max_batch_size { value: 2 }")
+    config = root / "models.config"
+    config.write_text(
+        f'model_config_list {{ config {{ name: "half_plus_two" base_path: "{batched}" '
+        f'model_platform: "tensorflow" }} config {{ name: "half_plus_three" base_path: '
+        f'"{shared_models / "saved_model_half_plus_three"}" model_platform: "tensorflow" }} }}'
+    )
+    args = [
+        "--port={grpc_port}",
+        "--rest_api_port={rest_port}",
+        f"--model_config_file={config}",
+        "--enable_batching",
+        "--enable_per_model_batching_parameters",
+    ]
+    with running_server(args, "/v1/models/half_plus_two") as server:
+        yield server
+
+
+def test_per_model_parameters_come_from_each_version(per_model_server: ServerProcess) -> None:
+    url = per_model_server.base_url
+    refused = httpx.post(
+        f"{url}/v1/models/half_plus_two:predict", json={"instances": [1.0, 2.0, 3.0]}, timeout=30
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {"error": "Task size 3 is larger than maximum input batch size 2"}
+    within = httpx.post(
+        f"{url}/v1/models/half_plus_two:predict", json={"instances": [1.0, 2.0]}, timeout=30
+    )
+    assert within.json() == {"predictions": [2.5, 3.0]}
+    unbatched = httpx.post(  # no batching_params.pbtxt: not batched, any size
+        f"{url}/v1/models/half_plus_three:predict", json={"instances": [1.0, 2.0, 3.0]}, timeout=30
+    )
+    assert unbatched.json() == {"predictions": [3.5, 4.0, 4.5]}
