@@ -10,12 +10,12 @@ version are ignored (the requests run against the version being loaded); signatu
 
 from __future__ import annotations
 
+from pyserving.codec.input_proto import example_input
 from pyserving.codec.tensor_proto import decode_tensor
 from pyserving.errors import unimplemented
 from pyserving.protos import (
     classification_pb2,
     inference_pb2,
-    input_pb2,
     predict_pb2,
     prediction_log_pb2,
     regression_pb2,
@@ -24,7 +24,7 @@ from pyserving.runtimes.base import Model
 from pyserving.service import examples
 from pyserving.service.multi_inference import InferenceTask, plan_multi_inference, task_outputs
 from pyserving.service.predict import find_predict_signature, plan_predict
-from pyserving.service.types import ExampleInput, ModelSpec
+from pyserving.service.types import ModelSpec
 from pyserving.signature import CLASSIFY_METHOD
 
 _UNSUPPORTED = frozenset({"session_run_log", "predict_streamed_log"})
@@ -60,7 +60,7 @@ def _predict(model: Model, request: predict_pb2.PredictRequest) -> None:
 def _classify(model: Model, request: classification_pb2.ClassificationRequest) -> None:
     signature = examples.find_signature(model.signatures, request.model_spec.signature_name)
     input_name, aliases = examples.classify_fetches(signature, check_method_name=False)
-    tensor = examples.example_tensor(_example_input(request.input))
+    tensor = examples.example_tensor(example_input(request.input))
     outputs = model.run({input_name: tensor}, [signature.outputs[a].name for a in aliases])
     examples.classifications(aliases, outputs, len(tensor))
 
@@ -68,7 +68,7 @@ def _classify(model: Model, request: classification_pb2.ClassificationRequest) -
 def _regress(model: Model, request: regression_pb2.RegressionRequest) -> None:
     signature = examples.find_signature(model.signatures, request.model_spec.signature_name)
     input_name = examples.regress_fetch(signature, check_method_name=False)
-    tensor = examples.example_tensor(_example_input(request.input))
+    tensor = examples.example_tensor(example_input(request.input))
     fetch = signature.outputs[examples.REGRESS_OUTPUTS].name
     (output,) = model.run({input_name: tensor}, [fetch])
     examples.regressions(output, len(tensor))
@@ -83,7 +83,7 @@ def _multi_inference(model: Model, request: inference_pb2.MultiInferenceRequest)
         for task in request.tasks
     ]
     plan = plan_multi_inference(tasks, model.signatures)
-    tensor = examples.example_tensor(_example_input(request.input))
+    tensor = examples.example_tensor(example_input(request.input))
     outputs = model.run({plan.input_name: tensor}, plan.fetch_names)
     for task in plan.tasks:
         mine = task_outputs(task, plan.fetch_names, outputs)
@@ -91,17 +91,3 @@ def _multi_inference(model: Model, request: inference_pb2.MultiInferenceRequest)
             examples.classifications(task.aliases, mine, len(tensor))
         else:
             examples.regressions(mine[0], len(tensor))
-
-
-def _example_input(data: input_pb2.Input) -> ExampleInput:
-    """The serialized Examples (and context) of an ``Input``; unset means empty, which
-    ``example_tensor`` rejects with TF's ``Input is empty.``."""
-    kind = data.WhichOneof("kind")
-    if kind == "example_list":
-        return ExampleInput([e.SerializeToString() for e in data.example_list.examples])
-    if kind == "example_list_with_context":
-        listed = data.example_list_with_context
-        return ExampleInput(
-            [e.SerializeToString() for e in listed.examples], listed.context.SerializeToString()
-        )
-    return ExampleInput([])

@@ -18,7 +18,6 @@ from pyserving.protos import (
     classification_pb2,
     get_model_metadata_pb2,
     inference_pb2,
-    input_pb2,
     model_pb2,
     predict_pb2,
     regression_pb2,
@@ -28,7 +27,6 @@ from pyserving.service.core import SIGNATURE_DEF_FIELD, MetadataResult
 from pyserving.service.multi_inference import InferenceTask
 from pyserving.service.types import (
     ClassifyResult,
-    ExampleInput,
     InputDecoder,
     ModelSpec,
     PredictResult,
@@ -106,20 +104,6 @@ def predict_inputs(
         return _RequestInputs(protos, signature.inputs if signature is not None else {})
 
     return decode
-
-
-def example_input(data: input_pb2.Input) -> ExampleInput:
-    """Serialized Examples (and context) of an ``Input``; an unset ``Input`` is empty, which the
-    core rejects with TF's ``Input is empty.``."""
-    kind = data.WhichOneof("kind")
-    if kind == "example_list":
-        return ExampleInput([e.SerializeToString() for e in data.example_list.examples])
-    if kind == "example_list_with_context":
-        listed = data.example_list_with_context
-        return ExampleInput(
-            [e.SerializeToString() for e in listed.examples], listed.context.SerializeToString()
-        )
-    return ExampleInput([])
 
 
 def inference_tasks(request: inference_pb2.MultiInferenceRequest) -> list[InferenceTask]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pyserving.api.grpc import convert
 from pyserving.api.grpc.errors import Context, rpc, timeout_ms
+from pyserving.codec.input_proto import example_input
 from pyserving.protos import (
     classification_pb2,
     get_model_metadata_pb2,
@@ -44,7 +45,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         self, request: classification_pb2.ClassificationRequest, context: Context
     ) -> classification_pb2.ClassificationResponse:
         spec = convert.required_model_spec(request)
-        data = convert.example_input(request.input)
+        data = example_input(request.input)
         result = await self._service.classify(spec, data, timeout_ms(context))
         return convert.classify_response(result)
 
@@ -53,7 +54,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         self, request: regression_pb2.RegressionRequest, context: Context
     ) -> regression_pb2.RegressionResponse:
         spec = convert.required_model_spec(request)
-        data = convert.example_input(request.input)
+        data = example_input(request.input)
         result = await self._service.regress(spec, data, timeout_ms(context))
         return convert.regress_response(result)
 
@@ -62,7 +63,7 @@ class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
         self, request: inference_pb2.MultiInferenceRequest, context: Context
     ) -> inference_pb2.MultiInferenceResponse:
         tasks = convert.inference_tasks(request)
-        data = convert.example_input(request.input)
+        data = example_input(request.input)
         results = await self._service.multi_inference(tasks, data, timeout_ms(context))
         return convert.multi_inference_response(results)
 
