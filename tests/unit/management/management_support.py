@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pyserving.lifecycle import ServerCore
+from pyserving.lifecycle import ServableState, ServerCore
 from pyserving.management.controller import ConfigController
 from pyserving.protos import model_server_config_pb2
 from pyserving.runtimes.base import LoadOptions
 from pyserving.runtimes.fake import FakeRuntime
-from tests.unit.lifecycle.lifecycle_support import POLL, SETTLE
+from tests.unit.lifecycle.lifecycle_support import POLL, SETTLE, eventually
 
 Config = model_server_config_pb2.ModelServerConfig
 
@@ -39,6 +39,16 @@ def config_of(*entries: model_server_config_pb2.ModelConfig) -> Config:
     return config
 
 
+def _settle(core: ServerCore, names: list[str]) -> None:
+    """Wait until no version of ``names`` is still starting or loading: "ready" means one version
+    is AVAILABLE, but with policy "all" the others may still be loading (a race under load)."""
+    settled = (ServableState.AVAILABLE, ServableState.END)
+    eventually(
+        lambda: all(s.state in settled for n in names for s in core.model_status(n)),
+        what=f"every version of {names} loaded or ended",
+    )
+
+
 @contextlib.contextmanager
 def controlled(
     startup: Config,
@@ -62,6 +72,7 @@ def controlled(
     try:
         controller.start(startup)
         core.wait_until_ready(timeout=10)
+        _settle(core, [model.name for model in startup.model_config_list.config])
         yield controller, core, runtime
     finally:
         core.shutdown()
