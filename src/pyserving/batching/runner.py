@@ -74,7 +74,7 @@ class BatchingRunner:
         timeout_ms: int = 0,
     ) -> list[np.ndarray]:
         model = lease.model
-        entry = self._policy.entry(model, getattr(lease, "name", ""))
+        entry = self._policy.entry(model, lease.name)
         options = entry.options if entry is not None else None
         if options is None or not feeds:
             return await self._fallback.run(lease, feeds, fetches, timeout_ms)

@@ -18,7 +18,11 @@ _TIMEOUT_GRACE_S = 0.05
 
 
 class Lease(Protocol):
-    """A servable handle: ``model`` (version ``version``) stays loaded until ``release``."""
+    """A servable handle: ``model`` (version ``version`` of model ``name``) stays loaded until
+    ``release``."""
+
+    @property
+    def name(self) -> str: ...
 
     @property
     def model(self) -> Model: ...

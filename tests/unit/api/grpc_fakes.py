@@ -110,6 +110,7 @@ class Lease:
     model: HalfPlusTwo
     version: int
     released: list[int]
+    name: str = "m"
 
     def release(self) -> None:
         self.released.append(self.version)

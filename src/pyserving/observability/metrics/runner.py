@@ -42,7 +42,7 @@ class TimedRunner:
         fetches: Sequence[str],
         timeout_ms: int = 0,
     ) -> list[np.ndarray]:
-        name: str = getattr(lease, "name", "")
+        name = lease.name
         api = CURRENT_API.get()
         started = perf_counter_ns()
         outputs = await self.inner.run(lease, feeds, fetches, timeout_ms)
