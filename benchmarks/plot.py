@@ -19,17 +19,18 @@ SYSTEMS = [
     "FastAPI+TF REST",
     "MLServer REST",
     "ASGI ceiling REST",
+    "gRPC ceiling gRPC",
 ]
 
 
 def main(source: str, target: str) -> None:
     with open(source) as f:
         results = json.load(f)
-    models = [m for m in ("half_plus_two", "mlp", "wide_mlp") if m in results]
+    models = [m for m in ("half_plus_two", "mlp", "cnn", "wide_mlp") if m in results]
     figure, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 4.5), squeeze=False)
     for axis, model in zip(axes[0], models, strict=True):
         levels = results["concurrency"]
-        for system in SYSTEMS:
+        for system in (s for s in SYSTEMS if s in results[model]):
             axis.plot(
                 levels,
                 [results[model][system][str(c)]["rps"] for c in levels],

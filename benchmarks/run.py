@@ -4,7 +4,7 @@ Runs with the main venv's Python (pyserving, the ceiling app and the gRPC client
 FastAPI+TF and MLServer run from ``.bench-venv``. Everything listens on loopback only. Writes
 ``.bench/results.json``, the tables in ``docs/benchmarks.md`` and ``docs/img/benchmarks.png``.
 Environment: ``BENCH_SECONDS`` (per point, default 5), ``BENCH_CONCURRENCY`` (default
-``1,8,32,128``), ``BENCH_MODELS`` (default ``half_plus_two,mlp``).
+``1,8,32,128``), ``BENCH_MODELS`` (default ``half_plus_two,mlp,cnn``; ``wide_mlp`` on request).
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ SHARED = ROOT.parent / "shared" / "testdata" / "tfserving"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 WARMUP_S = 1.0
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32,128").split(",")]
-MODELS = os.environ.get("BENCH_MODELS", "half_plus_two,mlp,wide_mlp").split(",")
-# MLPs 784-H-H-10: "mlp" is the classic example and, once batched (~10 us a row here), cheaper to
-# run than a request is to receive; "wide_mlp" stays compute-bound even in full batches.
+MODELS = os.environ.get("BENCH_MODELS", "half_plus_two,mlp,cnn").split(",")
+# MLPs 784-H-H-10: "mlp" is the issue's example and, once batched (~10 us a row here), cheaper to
+# run than a request is to receive; "wide_mlp" streams 280 MB of weights per call, so its limit
+# needs bigger batches than 128 clients can form. "cnn" (make_cnn.py) is the compute-bound one.
 HIDDEN = {"mlp": 1024, "wide_mlp": 8192}
 
 Starter = Callable[[systems.Model, Path], AbstractContextManager[systems.Running]]
@@ -84,22 +85,24 @@ def prepare(name: str) -> systems.Model:
         if not base.exists():
             base.symlink_to(SHARED / "saved_model_half_plus_two_cpu")
         return write_requests(name, base, "00000123", np.array([[1.0], [2.0], [5.0]], np.float32))
-    hidden = HIDDEN[name]
     base = models / name
     if not (base / "1" / "saved_model.pb").exists():
-        script = str(systems.HERE / "make_mlp.py")
-        subprocess.run([sys.executable, script, str(base), str(hidden)], check=True)
+        if name == "cnn":
+            build = [str(systems.HERE / "make_cnn.py"), str(base)]
+        else:
+            build = [str(systems.HERE / "make_mlp.py"), str(base), str(HIDDEN[name])]
+        subprocess.run([sys.executable, *build], check=True)
     return write_requests(name, base, "1", rng.standard_normal((1, 784)).astype(np.float32))
 
 
 def in_process(model: systems.Model) -> dict[str, float]:
-    width = 1 if model.name == "half_plus_two" else 784  # the MLPs' input width
+    width = 1 if model.name == "half_plus_two" else 784  # the other models' input width
     args = [
         sys.executable,
         str(systems.HERE / "inprocess.py"),
         str(model.version_dir),
         str(width),
-        "2",
+        "3",
     ]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
@@ -147,6 +150,9 @@ def main() -> None:
                         script,
                         grpc=True,
                     )
+        print("  gRPC ceiling", flush=True)
+        with systems.grpc_ceiling(model, WORK) as run:
+            entry["gRPC ceiling gRPC"] = measure(run, run.body, grpc=True)
         results[name] = entry
     results["total_seconds"] = round(time.monotonic() - started)
     results["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]

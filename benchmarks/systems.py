@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,6 +144,34 @@ def mlserver(model: Model, work: Path) -> Iterator[Running]:
     url = f"http://127.0.0.1:{http}/v2/models/{model.name}/infer"
     with _process(args, url, model.v2_body, work, f"mlserver-{model.name}") as process:
         yield Running(url, model.v2_body, process)
+
+
+def _wait_grpc_ready(target: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{target}: exited:\n{log.read_text(errors='replace')[-3000:]}")
+        with grpc.insecure_channel(target) as channel, contextlib.suppress(grpc.FutureTimeoutError):
+            grpc.channel_ready_future(channel).result(timeout=1)
+            return
+    raise RuntimeError(f"{target} not ready after {READY_TIMEOUT_S} s")
+
+
+@contextlib.contextmanager
+def grpc_ceiling(model: Model, work: Path) -> Iterator[Running]:
+    """The bare grpc.aio server of ``grpc_ceiling.py``; ``url`` is unused (gRPC only)."""
+    port = free_port()
+    log = work / f"grpc-ceiling-{model.name}.log"
+    args = [str(MAIN_BIN / "python"), str(HERE / "grpc_ceiling.py"), str(port)]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        target = f"127.0.0.1:{port}"
+        _wait_grpc_ready(target, process, log)
+        yield Running("", model.grpc_request, process, target)
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 @contextlib.contextmanager
