@@ -9,7 +9,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,32 +57,62 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(url: str, body: Path, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
+def _http_probe(url: str, body: Path) -> Callable[[], bool]:
+    """Ready once a POST of ``body`` to ``url`` answers 200."""
     data = body.read_bytes()
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: server exited:\n{log.read_text(errors='replace')[-3000:]}")
+
+    def probe() -> bool:
         with contextlib.suppress(httpx.HTTPError):
             response = httpx.post(
                 url, content=data, headers={"content-type": "application/json"}, timeout=10
             )
-            if response.status_code == 200:
-                return
+            return response.status_code == 200
+        return False
+
+    return probe
+
+
+def _grpc_probe(target: str) -> Callable[[], bool]:
+    """Ready once a gRPC channel to ``target`` connects."""
+
+    def probe() -> bool:
+        with grpc.insecure_channel(target) as channel, contextlib.suppress(grpc.FutureTimeoutError):
+            grpc.channel_ready_future(channel).result(timeout=1)
+            return True
+        return False
+
+    return probe
+
+
+def _wait_ready(
+    label: str, probe: Callable[[], bool], process: subprocess.Popen[bytes], log: Path
+) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{label}: server exited:\n{tail}")
+        if probe():
+            return
         time.sleep(0.5)
-    raise RuntimeError(f"{url} not ready after {READY_TIMEOUT_S} s")
+    raise RuntimeError(f"{label} not ready after {READY_TIMEOUT_S} s")
 
 
 @contextlib.contextmanager
 def _process(
-    args: list[str], url: str, body: Path, work: Path, name: str, env: dict[str, str] | None = None
+    args: list[str],
+    label: str,
+    probe: Callable[[], bool],
+    work: Path,
+    name: str,
+    env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     log = work / f"{name}.log"
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
     with open(log, "wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=environment)
     try:
-        _wait_ready(url, body, process, log)
+        _wait_ready(label, probe, process, log)
         yield process
     finally:
         process.terminate()
@@ -109,7 +139,8 @@ def pyserving(model: Model, work: Path) -> Iterator[Running]:
         "--grpc_max_threads=4096",  # TF's default (4 x CPUs) would cap concurrent RPCs at 8
     ]
     url = f"http://127.0.0.1:{rest}/v1/models/{model.name}:predict"
-    with _process(args, url, model.tfs_body, work, f"pyserving-{model.name}") as process:
+    probe = _http_probe(url, model.tfs_body)
+    with _process(args, url, probe, work, f"pyserving-{model.name}") as process:
         yield Running(url, model.tfs_body, process, f"127.0.0.1:{grpc_port}")
 
 
@@ -121,7 +152,8 @@ def fastapi(model: Model, work: Path) -> Iterator[Running]:
     args += ["--no-access-log", "--log-level", "warning"]
     url = f"http://127.0.0.1:{port}/v1/models/{model.name}:predict"
     env = {"MODEL_DIR": str(model.version_dir)}
-    with _process(args, url, model.tfs_body, work, f"fastapi-{model.name}", env) as process:
+    probe = _http_probe(url, model.tfs_body)
+    with _process(args, url, probe, work, f"fastapi-{model.name}", env) as process:
         yield Running(url, model.tfs_body, process)
 
 
@@ -142,36 +174,19 @@ def mlserver(model: Model, work: Path) -> Iterator[Running]:
     (folder / "model-settings.json").write_text(json.dumps(model_settings))
     args = [str(BENCH_BIN / "mlserver"), "start", str(folder)]
     url = f"http://127.0.0.1:{http}/v2/models/{model.name}/infer"
-    with _process(args, url, model.v2_body, work, f"mlserver-{model.name}") as process:
+    probe = _http_probe(url, model.v2_body)
+    with _process(args, url, probe, work, f"mlserver-{model.name}") as process:
         yield Running(url, model.v2_body, process)
-
-
-def _wait_grpc_ready(target: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{target}: exited:\n{log.read_text(errors='replace')[-3000:]}")
-        with grpc.insecure_channel(target) as channel, contextlib.suppress(grpc.FutureTimeoutError):
-            grpc.channel_ready_future(channel).result(timeout=1)
-            return
-    raise RuntimeError(f"{target} not ready after {READY_TIMEOUT_S} s")
 
 
 @contextlib.contextmanager
 def grpc_ceiling(model: Model, work: Path) -> Iterator[Running]:
     """The bare grpc.aio server of ``grpc_ceiling.py``; ``url`` is unused (gRPC only)."""
-    port = free_port()
-    log = work / f"grpc-ceiling-{model.name}.log"
-    args = [str(MAIN_BIN / "python"), str(HERE / "grpc_ceiling.py"), str(port)]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        target = f"127.0.0.1:{port}"
-        _wait_grpc_ready(target, process, log)
+    target = f"127.0.0.1:{free_port()}"
+    args = [str(MAIN_BIN / "python"), str(HERE / "grpc_ceiling.py"), target.rpartition(":")[2]]
+    probe = _grpc_probe(target)
+    with _process(args, target, probe, work, f"grpc-ceiling-{model.name}") as process:
         yield Running("", model.grpc_request, process, target)
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 @contextlib.contextmanager
@@ -181,5 +196,6 @@ def ceiling(model: Model, work: Path) -> Iterator[Running]:
     args += ["--port", str(port), "--http", "httptools", "--loop", "uvloop"]
     args += ["--no-access-log", "--no-proxy-headers", "--log-level", "warning"]
     url = f"http://127.0.0.1:{port}/v1/models/{model.name}:predict"
-    with _process(args, url, model.tfs_body, work, f"ceiling-{model.name}") as process:
+    probe = _http_probe(url, model.tfs_body)
+    with _process(args, url, probe, work, f"ceiling-{model.name}") as process:
         yield Running(url, model.tfs_body, process)
