@@ -14,6 +14,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,7 @@ from pyserving.lifecycle.core import ServerCore
 from pyserving.lifecycle.manager import PostLoadHook, chain_post_load
 from pyserving.management.controller import ConfigController
 from pyserving.management.poller import start_config_poller
+from pyserving.net.ports import probe_port, reserve_rest_port
 from pyserving.observability.logs import configure_logging
 from pyserving.observability.request_log import settings as request_log_settings
 from pyserving.operations import Operations
@@ -79,7 +81,20 @@ def build_core(
         allow_version_labels_for_unavailable_models=(
             options.allow_version_labels_for_unavailable_models
         ),
+        retry_deterministic_load_errors=options.retry_deterministic_load_errors,
+        unversioned_as_v1=options.serve_unversioned_as_v1,
     )
+
+
+def reserve_ports(options: ServerOptions) -> socket.socket | None:
+    """Check the gRPC port and bind the REST one (returned; None without REST) before any model
+    loads, so a port in use fails the start at once, naming it (ServingError)."""
+    grpc_flag, rest_flag = options.port_flag_names
+    if options.port:
+        probe_port(options.port, grpc_flag)
+    if options.rest_api_port and options.rest_api_port != options.port:
+        return reserve_rest_port(options.rest_api_port, rest_flag)
+    return None
 
 
 def _warmup(options: ServerOptions) -> PostLoadHook | None:
@@ -95,6 +110,11 @@ def run_server(options: ServerOptions) -> int:
         batching = batching_setup(options)
     except ServingError as error:
         return _fail(error)
+    try:
+        # The ports first: one in use fails now, not after every model has loaded.
+        rest_socket = reserve_ports(options)
+    except ServingError as error:
+        return _fail(error)
     core = build_core(
         options,
         batching.policy.post_load if batching is not None else None,
@@ -106,9 +126,19 @@ def run_server(options: ServerOptions) -> int:
             core, config_file=options.model_config_file, on_served=request_log_settings.publish
         )
         controller.start(config)
-        core.wait_until_ready()
+        if options.keep_serving_on_load_failure:
+            for name, failure in core.wait_until_some_ready().items():
+                logger.error(
+                    "Model %s could not be loaded; serving the other models without it: %s",
+                    name,
+                    failure,
+                )
+        else:
+            core.wait_until_ready()
     except ServingError as error:
         core.shutdown()
+        if rest_socket is not None:
+            rest_socket.close()
         return _fail(error)
     except KeyboardInterrupt:
         core.shutdown()
@@ -120,7 +150,7 @@ def run_server(options: ServerOptions) -> int:
     gc.collect()
     gc.freeze()
     try:
-        return _run_loop(options, core, batching, controller, ops)
+        return _run_loop(options, core, batching, controller, ops, rest_socket)
     finally:
         _exit_on_next_signal()  # the event loop's handlers are gone; models may take a while
         if poller is not None:
@@ -144,6 +174,7 @@ def _run_loop(
     batching: BatchingSetup | None,
     controller: ConfigController,
     ops: Operations,
+    rest_socket: socket.socket | None,
 ) -> int:
     factory: Callable[[], asyncio.AbstractEventLoop]
     try:
@@ -153,7 +184,7 @@ def _run_loop(
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
         factory = asyncio.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_serve(options, core, batching, controller, ops))
+        return runner.run(_serve(options, core, batching, controller, ops, rest_socket))
 
 
 async def _serve(
@@ -162,6 +193,7 @@ async def _serve(
     batching: BatchingSetup | None,
     controller: ConfigController,
     ops: Operations,
+    rest_socket: socket.socket | None,
 ) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -207,7 +239,7 @@ async def _serve(
                 service, controller, options, extra_services=[admin_service(controller)]
             )
             await grpc_server.start()
-        if options.rest_api_port and options.rest_api_port != options.port:
+        if rest_socket is not None:
             app = RestApp(
                 service,
                 timeout_ms=options.rest_api_timeout_in_ms,
@@ -218,7 +250,7 @@ async def _serve(
                 observer=ops.observer,
             )
             rest_server = RestServer(
-                app, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
+                app, rest_socket, graceful_seconds=options.shutdown_grace_seconds
             )
             await rest_server.start()
             logger.info("Exporting HTTP/REST API at:localhost:%d ...", rest_server.port)

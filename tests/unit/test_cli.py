@@ -261,6 +261,7 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ],
 )
 def test_serve_one_path(arg: str, name: str, relative: str, cwd: Path, server: FakeServer) -> None:
+    (cwd / relative).mkdir(parents=True)
     assert pyserving_cli.main(["serve", arg]) == 0
     [options] = server.calls
     assert options.model_name == name
@@ -270,19 +271,53 @@ def test_serve_one_path(arg: str, name: str, relative: str, cwd: Path, server: F
 
 
 def test_serve_several_paths(cwd: Path, server: FakeServer) -> None:
-    assert pyserving_cli.main(["serve", "a", "bee=/srv/models/b", "gs://bucket/c"]) == 0
+    (cwd / "a").mkdir()
+    (cwd / "b").mkdir()
+    assert pyserving_cli.main(["serve", "a", f"bee={cwd / 'b'}", "gs://bucket/c"]) == 0
     [options] = server.calls
     assert options.model_config_inline == (
         ("a", str(cwd / "a")),
-        ("bee", "/srv/models/b"),
+        ("bee", str(cwd / "b")),
         ("c", "gs://bucket/c"),
     )
     assert (options.model_name, options.model_base_path) == ("default", "")
-    assert list(cwd.iterdir()) == []  # nothing written to disk
+    assert sorted(p.name for p in cwd.iterdir()) == ["a", "b"]  # nothing written to disk
+
+
+def test_serve_is_friendlier_than_tf_serving_at_startup(cwd: Path, server: FakeServer) -> None:
+    (cwd / "m").mkdir()
+    assert pyserving_cli.main(["serve", "m"]) == 0
+    [options] = server.calls
+    assert options.keep_serving_on_load_failure is True
+    assert options.retry_deterministic_load_errors is False
+    assert options.serve_unversioned_as_v1 is True
+    assert options.port_flag_names == ("--port", "--rest-port")
+
+
+@pytest.mark.parametrize(
+    ("make", "error"),
+    [
+        (None, "does not exist: give a model's base directory or a SavedModel"),
+        ("file", "is not a directory"),
+    ],
+)
+def test_serve_a_missing_path_fails_at_once(
+    make: str | None,
+    error: str,
+    cwd: Path,
+    server: FakeServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if make == "file":
+        (cwd / "m").write_text("not a model")
+    assert pyserving_cli.main(["serve", "m"]) == 2
+    assert f"{cwd / 'm'} {error}" in capsys.readouterr().err
+    assert server.calls == []
 
 
 def test_serve_options(cwd: Path, server: FakeServer) -> None:
-    argv = ["serve", "/m/x", "--port=9000", "--rest-port", "0", "--poll-seconds", "5"]
+    (cwd / "x").mkdir()
+    argv = ["serve", str(cwd / "x"), "--port=9000", "--rest-port", "0", "--poll-seconds", "5"]
     argv += ["--log-format", "json", "--access-log", "--no-batching"]
     assert pyserving_cli.main(argv) == 0
     [options] = server.calls
@@ -304,6 +339,7 @@ def test_serve_model_config_file(cwd: Path, server: FakeServer) -> None:
 
 
 def test_serve_batches_by_default_with_serve_defaults(cwd: Path, server: FakeServer) -> None:
+    (cwd / "m").mkdir()
     assert pyserving_cli.main(["serve", "m"]) == 0
     assert pyserving_cli.main(["serve", "m", "--no-batching"]) == 0
     on, off = server.calls

@@ -2,7 +2,13 @@
 
 ``pyserving serve ./models/digits other=/srv/models/other`` serves each model base directory
 (the parent of the numbered version directories) under the directory's name or the given NAME,
-with gRPC on 8500 and REST on 8501. It builds the same :class:`ServerOptions` as
+with gRPC on 8500 and REST on 8501. A PATH that is itself a SavedModel (``saved_model.pb`` inside,
+no version directories) is served as version 1.
+
+Unlike ``tensorflow_model_server`` (which keeps TF Serving's behaviour), a PATH that does not exist
+is a usage error at once, a model that cannot load does not keep the others from serving (it is
+reported in the log, ``/readyz`` and its status), and load errors that would repeat (no SavedModel,
+an unsupported format) are not retried. It builds the same :class:`ServerOptions` as
 ``tensorflow_model_server`` and runs the same server; nothing is written to disk. Paths are made
 absolute against the current directory; URIs (``scheme://...``) are kept as given.
 """
@@ -107,6 +113,18 @@ def parse_model_arg(arg: str) -> tuple[str, str]:
     return name, path
 
 
+def _check_exists(path: str) -> None:
+    """A local model path must exist: TF Serving would wait for it for ever, logging every poll."""
+    if "://" in path or os.path.isdir(path):
+        return
+    if os.path.exists(path):
+        raise UsageError(
+            f"{path} is not a directory: give a model's base directory (holding numbered version "
+            "directories such as 1/saved_model.pb) or a SavedModel directory"
+        )
+    raise UsageError(f"{path} does not exist: give a model's base directory or a SavedModel")
+
+
 def _absolute(path: str) -> str:
     if "://" in path:  # a file-system URI (gs://, s3://...): no local meaning to resolve
         return path
@@ -126,6 +144,8 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise UsageError(f"model name given twice: {', '.join(duplicates)}")
+    for _, path in models:
+        _check_exists(path)
     options = ServerOptions(
         port=args.port,
         rest_api_port=args.rest_port,
@@ -134,6 +154,11 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         batching_defaults="serve",
         log_format=args.log_format,
         access_log=args.access_log,
+        # Friendlier than TF Serving at startup: serve what loads, report the rest at once.
+        keep_serving_on_load_failure=True,
+        retry_deterministic_load_errors=False,
+        serve_unversioned_as_v1=True,
+        port_flag_names=("--port", "--rest-port"),
     )
     if args.model_config_file:
         return dataclasses.replace(options, model_config_file=_absolute(args.model_config_file))

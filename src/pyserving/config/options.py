@@ -112,3 +112,13 @@ class ServerOptions:
     # --batching_parameters_file: "tensorflow" (TF Serving's defaults) or "serve" (the adaptive
     # defaults ``pyserving serve`` uses; see pyserving.batching.params.serve_defaults).
     batching_defaults: str = "tensorflow"
+    # pyserving only, not flags: how ``pyserving serve`` differs from TF Serving at startup.
+    #: Serve the models that load when others cannot (True), instead of exiting 255 (TF Serving).
+    keep_serving_on_load_failure: bool = False
+    #: Retry load errors that the same files give again (missing SavedModel, unsupported
+    #: format...) per --max_num_load_retries (True, TF Serving), or report them at once.
+    retry_deterministic_load_errors: bool = True
+    #: A base path that is itself a SavedModel (no numbered version directory) is version 1.
+    serve_unversioned_as_v1: bool = False
+    #: The command-line names of the gRPC and REST port settings, for error messages.
+    port_flag_names: tuple[str, str] = ("--port", "--rest_api_port")

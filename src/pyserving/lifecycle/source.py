@@ -53,6 +53,7 @@ class _Scan:
     """Complete versions seen once, with the fingerprint the next look must match."""
     noted_incomplete: set[int] = field(default_factory=set)
     noted_missing: tuple[int, ...] = ()
+    noted_unversioned: bool = False
     quick_looks: int = 0
     """Looks taken by the settle pass of a new model; after two, only regular polls look."""
 
@@ -63,6 +64,9 @@ class _Scan:
 
 class FileSystemSource:
     """Polls every configured base path on one background thread.
+
+    ``unversioned_as_v1`` (``pyserving serve``): a base path with no version directory that the
+    runtime considers a complete version is served as version 1.
 
     ``poll_wait_seconds`` (``--file_system_poll_wait_seconds``): > 0 poll with that period; 0 look
     once at start (plus the settle look) and never again, even for models added later; < 0 never
@@ -80,7 +84,9 @@ class FileSystemSource:
         settle_seconds: float,
         on_aspired: AspiredCallback,
         is_complete: CompletenessCheck,
+        unversioned_as_v1: bool = False,
     ) -> None:
+        self._unversioned_as_v1 = unversioned_as_v1
         self._poll_wait = poll_wait_seconds
         self._settle = settle_seconds
         self._on_aspired = on_aspired
@@ -173,6 +179,7 @@ class FileSystemSource:
 
     def _look(self, model: ModelConfig, scan: _Scan) -> dict[int, str] | None:
         """The aspired versions of ``model`` now, or None when its base path cannot be read."""
+        base = model.base_path
         try:
             found = list_versions(model.base_path, model.name)
         except OSError as exc:
@@ -183,6 +190,17 @@ class FileSystemSource:
                 exc,
             )
             return None
+        if not found and self._unversioned_as_v1 and self._is_complete(model.platform, base):
+            # pyserving serve: a base path that is itself a SavedModel is its version 1.
+            found = {1: model.base_path}
+            if not scan.noted_unversioned:
+                scan.noted_unversioned = True
+                logger.info(
+                    "%s holds a model but no numbered version directory: serving it as version 1 "
+                    "of %s",
+                    model.base_path,
+                    model.name,
+                )
         if not found:
             logger.warning(
                 "No versions of servable %s found under base path %s. Did you forget to name your "

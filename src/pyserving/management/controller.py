@@ -63,6 +63,10 @@ class ManagedCore(Protocol):
         self, names: Sequence[str], *, since: int = 0, timeout: float | None = None
     ) -> None: ...
 
+    def check_loadable(
+        self, models: Sequence[ModelConfig], *, base_path_only: bool = False
+    ) -> None: ...
+
 
 class ConfigController:
     """See the module docstring. ``config_file`` is where :meth:`change` persists (and what
@@ -106,6 +110,10 @@ class ConfigController:
         ``ReloadConfig``; the config stays applied when a load then fails)."""
         deadline = _deadline(timeout)
         with self._locked(deadline):
+            # A base path that does not exist would keep the reload waiting for ever (TF Serving
+            # waits too): refuse it before applying anything. An existing directory may still
+            # receive versions, so the rest waits as in TF Serving.
+            self._core.check_loadable(_new_or_moved(self._config, config), base_path_only=True)
             self._apply(config, deadline)
 
     def sync_with_file(self) -> None:
@@ -135,6 +143,10 @@ class ConfigController:
         with self._locked(deadline):
             before = self._config
             steps, result = edit(_copy(before))
+            if steps:
+                # Fail fast, changing nothing, on what could never load (no base path, no
+                # version directory, not a SavedModel...) instead of waiting out the timeout.
+                self._core.check_loadable(_new_or_moved(before, steps[-1]))
             try:
                 for step in steps:
                     self._apply(step, deadline)
@@ -200,6 +212,23 @@ class ConfigController:
             yield
         finally:
             self._lock.release()
+
+
+def _new_or_moved(before: Config, after: Config) -> list[ModelConfig]:
+    """The models of ``after`` that are new, or whose base path, platform or version policy
+    differ from ``before`` (those are what a change would load)."""
+    if after.WhichOneof("config") != _LIST:
+        return []
+    old = {_loaded_as(m) for m in _models_or_empty(before)}
+    return [m for m in models_from_config(after) if _loaded_as(m) not in old]
+
+
+def _loaded_as(model: ModelConfig) -> tuple[object, ...]:
+    return (model.name, model.base_path, model.platform, model.policy)
+
+
+def _models_or_empty(config: Config) -> Sequence[ModelConfig]:
+    return models_from_config(config) if config.WhichOneof("config") == _LIST else ()
 
 
 def _copy(config: Config) -> Config:

@@ -44,6 +44,11 @@ class TensorFlowRuntime:
         :func:`saved_model.is_version_complete`); the file-system source skips it until then."""
         return saved_model.is_version_complete(path)
 
+    def check_version_layout(self, path: str) -> None:
+        """Raise the error ``load`` would give for a directory that is not a SavedModel (no
+        ``saved_model.pb``, a legacy SessionBundle); used to fail fast before applying a config."""
+        saved_model.check_layout(path)
+
     def load(self, path: str, options: LoadOptions) -> TensorFlowModel:
         """Load the SavedModel in ``path``; blocking.
 
