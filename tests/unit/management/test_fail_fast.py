@@ -4,7 +4,9 @@ nothing (no wait for the timeout, no config written, the served models untouched
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +20,7 @@ from tests.unit.management.management_support import config_of, controlled, entr
 PATIENCE = 30.0
 
 
-def _fails_fast(call, *args, **kwargs) -> ServingError:  # type: ignore[no-untyped-def]
+def _fails_fast(call: Callable[..., object], *args: object, **kwargs: object) -> ServingError:
     started = time.monotonic()
     with pytest.raises(ServingError) as caught:
         call(*args, timeout=PATIENCE * 10, **kwargs)
@@ -94,7 +96,7 @@ def test_a_model_that_fails_to_load_answers_with_the_load_error_not_a_timeout(
     bad = tmp_path / "bad"
     fake_model(bad, 1, fail_load="not a SavedModel", fail_code="NOT_FOUND")
     startup = config_of(entry("a", a_base))
-    options = {
+    options: dict[str, Any] = {
         "max_num_load_retries": 5,
         "load_retry_interval_micros": 60_000_000,
         "retry_deterministic_load_errors": False,
