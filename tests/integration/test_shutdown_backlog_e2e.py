@@ -64,7 +64,7 @@ def _rest_client(port: int, outcomes: Outcomes, stop: threading.Event) -> None:
             continue
         finally:
             sock.close()
-        if received.startswith(b"HTTP/1.1 ") and _complete(received):
+        if received.startswith((b"HTTP/1.1 200 ", b"HTTP/1.1 503 ")) and _complete(received):
             outcomes.add(answered=True)
         else:
             outcomes.add(broken=f"no complete answer: {received[:200]!r}")

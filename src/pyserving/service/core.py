@@ -18,6 +18,7 @@ from pyserving.lifecycle.state import VersionStatus
 from pyserving.service import examples
 from pyserving.service.execution import Lease, ModelRunner
 from pyserving.service.multi_inference import InferenceTask, plan_multi_inference, task_outputs
+from pyserving.service.input_errors import explain_input_error
 from pyserving.service.predict import find_predict_signature, plan_predict
 from pyserving.service.types import (
     ClassifyResult,
@@ -90,7 +91,10 @@ class ServingService:
             handle.release()
             raise
         version = handle.version
-        outputs = await self._runner.run(handle, plan.feeds, plan.fetch_names, timeout_ms)
+        try:
+            outputs = await self._runner.run(handle, plan.feeds, plan.fetch_names, timeout_ms)
+        except ServingError as error:
+            raise explain_input_error(error, signature, inputs) from None
         return PredictResult(
             ResolvedSpec(spec.name, version, plan.signature_name),
             dict(zip(plan.fetch_aliases, outputs, strict=True)),

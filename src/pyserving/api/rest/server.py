@@ -51,6 +51,7 @@ class RestServer:
         self._draining = False
         config = uvicorn.Config(
             self._asgi,
+            interface="asgi3",  # a bound method: uvicorn's guess would be ASGI 2
             http="httptools",
             lifespan="off",
             access_log=False,
