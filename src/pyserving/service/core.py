@@ -17,8 +17,8 @@ from pyserving.errors import Code, ServingError
 from pyserving.lifecycle.state import VersionStatus
 from pyserving.service import examples
 from pyserving.service.execution import Lease, ModelRunner
-from pyserving.service.multi_inference import InferenceTask, plan_multi_inference, task_outputs
 from pyserving.service.input_errors import explain_input_error
+from pyserving.service.multi_inference import InferenceTask, plan_multi_inference, task_outputs
 from pyserving.service.predict import find_predict_signature, plan_predict
 from pyserving.service.types import (
     ClassifyResult,
