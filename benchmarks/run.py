@@ -36,7 +36,7 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 WARMUP_S = 1.0
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32,128").split(",")]
 MODELS = os.environ.get("BENCH_MODELS", "half_plus_two,mlp,cnn").split(",")
-# MLPs 784-H-H-10: "mlp" is the example and, once batched (~10 us a row here), cheaper to
+# MLPs 784-H-H-10: "mlp" is the reference workload and, once batched (~10 us a row here), cheaper to
 # run than a request is to receive; "wide_mlp" streams 280 MB of weights per call, so its limit
 # needs bigger batches than 128 clients can form. "cnn" (make_cnn.py) is the compute-bound one.
 HIDDEN = {"mlp": 1024, "wide_mlp": 8192}

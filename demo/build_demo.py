@@ -40,6 +40,9 @@ MODEL_NAME = "digits"
 HALF_PLUS_TWO_NAME = "half_plus_two"
 HALF_PLUS_TWO_DIR = "saved_model_half_plus_two_cpu"
 CONFIG_FILE = "models.config"
+# The first words of the config file as built: a file that no longer starts with them was changed
+# (by the admin API, which rewrites the file, or by hand) and is left alone.
+CONFIG_HEADER = "# Written by demo/build_demo.py"
 SUMMARY_FILE = "build_summary.json"
 PREDICT_SAMPLE_FILE = "sample_digits.json"
 CLASSIFY_SAMPLE_FILE = "sample_digits_classify.json"
@@ -160,7 +163,7 @@ def model_config_text(half_plus_two: Path, digits: Path) -> str:
     # `all` serves both digits versions (TF Serving's default policy serves only the latest), so
     # the README can compare /versions/1 with /versions/2.
     return (
-        f"# Written by demo/build_demo.py; edits are overwritten on the next build.\n"
+        f"{CONFIG_HEADER}; the next build keeps it once it has been changed.\n"
         f"model_config_list {{\n"
         f"  config {{\n"
         f"    name: {proto_string(HALF_PLUS_TWO_NAME)}\n"
@@ -319,7 +322,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # not on the models. Left alone when unchanged: a server polling it should see no new config.
     config_path = out / CONFIG_FILE
     config_text = model_config_text(half_plus_two, out / MODEL_NAME)
-    if not config_path.is_file() or config_path.read_text(encoding="utf-8") != config_text:
+    existing = config_path.read_text(encoding="utf-8") if config_path.is_file() else None
+    if existing is not None and not existing.startswith(CONFIG_HEADER):
+        # Rewritten by the admin API (or by hand): a restart must serve what it says.
+        print(f"config: kept {config_path}, changed since it was built (delete it to rebuild)")
+    elif existing != config_text:
         atomic_write_text(config_path, config_text)
     report(out, summary)
     return 0
