@@ -15,6 +15,7 @@ from pyserving import __version__
 from pyserving.cli import main as pyserving_cli
 from pyserving.cli import tfs
 from pyserving.config.flags import usage
+from pyserving.config.models import config_from_options
 from pyserving.config.options import ServerOptions
 
 BIN = Path(sys.executable).parent
@@ -383,3 +384,28 @@ def test_pyserving_version(
 def test_parse_model_arg_expands_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", "/home/someone")
     assert pyserving_cli.parse_model_arg("m=~/models/m") == ("m", "/home/someone/models/m")
+
+
+def test_serve_version_policy_metrics_and_warmup(cwd: Path, server: FakeServer) -> None:
+    (cwd / "m").mkdir()
+    assert pyserving_cli.main(["serve", "m"]) == 0
+    argv = ["serve", "m", "--version-policy", "specific:1,3", "--no-metrics", "--no-warmup"]
+    assert pyserving_cli.main(argv) == 0
+    default, chosen = server.calls
+    assert default.metrics_path == "/monitoring/prometheus/metrics"  # TF Serving's default path
+    assert (default.enable_model_warmup, default.inline_version_policy) == (True, "")
+    assert (chosen.metrics_path, chosen.enable_model_warmup) == ("", False)
+    [entry] = config_from_options(chosen).model_config_list.config
+    assert list(entry.model_version_policy.specific.versions) == [1, 3]
+    [entry] = config_from_options(default).model_config_list.config
+    assert not entry.HasField("model_version_policy")
+
+
+@pytest.mark.parametrize("policy", ["latest:0", "newest", "specific:", "latest:x", "all:2"])
+def test_serve_rejects_a_bad_version_policy(
+    policy: str, cwd: Path, server: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (cwd / "m").mkdir()
+    assert pyserving_cli.main(["serve", "m", "--version-policy", policy]) == 2
+    assert "use latest:N (N >= 1), all, or specific:1,2" in capsys.readouterr().err
+    assert server.calls == []

@@ -101,7 +101,16 @@ def test_server_options_defaults(name: str, kind: Kind, default: FlagValue) -> N
 
 def test_every_option_but_the_cli_only_ones_is_a_flag() -> None:
     fields = {f.name for f in dataclasses.fields(ServerOptions)}
-    assert fields - set(FLAGS_BY_NAME) == {"model_config_inline", "batching_defaults"}
+    assert fields - set(FLAGS_BY_NAME) == {
+        "model_config_inline",
+        "batching_defaults",
+        "keep_serving_on_load_failure",
+        "retry_deterministic_load_errors",
+        "serve_unversioned_as_v1",
+        "metrics_path",
+        "inline_version_policy",
+        "port_flag_names",
+    }
     assert ServerOptions().model_config_inline == ()
     assert ServerOptions().batching_defaults == "tensorflow"
 

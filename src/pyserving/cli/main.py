@@ -23,6 +23,8 @@ from typing import Final
 
 from pyserving.cli.tfs import EXIT_FAILURE, launch_server, version_text
 from pyserving.config.flags import validate
+from pyserving.config.models import parse_version_policy
+from pyserving.config.monitoring import DEFAULT_PROMETHEUS_PATH
 from pyserving.config.options import ServerOptions
 from pyserving.errors import ServingError
 
@@ -86,6 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="batch concurrent requests into shared model calls, adding no wait (on)",
     )
+    serve.add_argument(
+        "--version-policy",
+        type=_version_policy,
+        default=None,
+        metavar="latest:N|all|specific:1,2",
+        help="which versions of each PATH to serve (latest:1)",
+    )
+    serve.add_argument(
+        "--metrics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"Prometheus metrics on the REST port at {DEFAULT_PROMETHEUS_PATH} (on)",
+    )
+    serve.add_argument(
+        "--warmup",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="replay a version's assets.extra/tf_serving_warmup_requests before serving it (on)",
+    )
     serve.add_argument("--log-format", choices=("text", "json"), default="text")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     serve.add_argument(
@@ -93,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("version", help="print the versions and exit")
     return parser
+
+
+def _version_policy(text: str) -> str:
+    try:
+        parse_version_policy(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def parse_model_arg(arg: str) -> tuple[str, str]:
@@ -133,6 +162,8 @@ def _absolute(path: str) -> str:
 
 def options_from_args(args: argparse.Namespace) -> ServerOptions:
     """The :class:`ServerOptions` that ``pyserving serve`` ``args`` describe."""
+    if args.version_policy and args.model_config_file:
+        raise UsageError("--version-policy applies to model PATHs; a config file has its own")
     if args.paths and args.model_config_file:
         raise UsageError("give model PATHs or --model-config-file, not both")
     if not args.paths and not args.model_config_file:
@@ -154,6 +185,9 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         batching_defaults="serve",
         log_format=args.log_format,
         access_log=args.access_log,
+        metrics_path=DEFAULT_PROMETHEUS_PATH if args.metrics else "",
+        enable_model_warmup=args.warmup,
+        inline_version_policy=args.version_policy or "",
         # Friendlier than TF Serving at startup: serve what loads, report the rest at once.
         keep_serving_on_load_failure=True,
         retry_deterministic_load_errors=False,

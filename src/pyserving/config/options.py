@@ -120,5 +120,10 @@ class ServerOptions:
     retry_deterministic_load_errors: bool = True
     #: A base path that is itself a SavedModel (no numbered version directory) is version 1.
     serve_unversioned_as_v1: bool = False
+    #: Serve Prometheus metrics at this REST path without a --monitoring_config_file ("" = no).
+    metrics_path: str = ""
+    #: The version policy of the models given inline (``pyserving serve PATH``):
+    #: "latest:N", "all" or "specific:1,2"; "" = TF Serving's default (latest 1).
+    inline_version_policy: str = ""
     #: The command-line names of the gRPC and REST port settings, for error messages.
     port_flag_names: tuple[str, str] = ("--port", "--rest_api_port")
