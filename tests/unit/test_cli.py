@@ -53,7 +53,10 @@ def tf_version() -> str:
     return "unknown"
 
 
-VERSION_TEXT = f"TensorFlow ModelServer: {__version__}\nTensorFlow Library: {tf_version()}\n"
+VERSION_TEXT = (
+    f"TensorFlow ModelServer: {__version__}\nTensorFlow Library: {tf_version()}\n"
+    f"pyserving: {__version__} (a TensorFlow Serving compatible model server)\n"
+)
 
 
 # --- tensorflow_model_server ----------------------------------------------------------------

@@ -351,12 +351,12 @@ def test_unsupported_flags_in_use() -> None:
     parsed = parse_flags(
         [
             "--port=1",
-            "--use_alts_credentials=false",  # given explicitly, even at its default: reported
+            "--use_alts_credentials=true",  # given explicitly, not at its default: reported
+            "--enable_profiler=true",  # at its default (TF's own scripts pass it): not reported
             "--model_base_path=/m",
             "--xla_cpu_compilation_enabled",
             "--monitoring_config_file=/mon.conf",  # implemented: not reported
             "--platform_config_file=/p.conf",
-            "--enable_profiler=abc",  # a bad value sets nothing
         ]
     )
     assert unsupported_flags_in_use(parsed) == [
@@ -392,3 +392,11 @@ def test_implemented_flags_are_the_agreed_set() -> None:
         "shutdown_grace_seconds",
         "shutdown_delay_seconds",
     } <= IMPLEMENTED_FLAGS
+
+
+def test_help_marks_the_flags_pyserving_ignores() -> None:
+    lines = {line.split("=", 1)[0].strip(): line for line in usage().splitlines()[2:]}
+    assert lines["--enable_profiler"].endswith("[ignored by pyserving]")
+    assert lines["--xla_cpu_compilation_enabled"].endswith("[ignored by pyserving]")
+    assert "[ignored by pyserving]" not in lines["--port"]
+    assert "[ignored by pyserving]" not in lines["--model_config_file"]

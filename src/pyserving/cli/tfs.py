@@ -4,8 +4,8 @@ Streams and exit codes are part of the contract (scripts and container health ch
 
 * bad flag value, or ``--help`` as the first leftover argument: the ``Couldn't interpret value``
   errors on stderr, the usage on stdout, exit 255 (TF's ``main`` returns -1);
-* ``--version``: two lines on stdout, exit 0, checked after parsing and before anything else, so
-  TensorFlow is not imported and no model is loaded;
+* ``--version``: TF Serving's two lines, then a ``pyserving:`` line, on stdout, exit 0, checked
+  after parsing and before anything else, so TensorFlow is not imported and no model is loaded;
 * unknown arguments: ``unknown argument: <first one>`` and the usage on stdout, then start anyway;
 * inconsistent flags: ``Failed to start server. Error: <CODE>: <message>`` on stdout, exit 255.
 """
@@ -45,8 +45,12 @@ class _RunServer(Protocol):
 
 
 def version_text() -> str:
-    """The two ``--version`` lines. Reads package metadata only: never imports TensorFlow."""
-    return f"TensorFlow ModelServer: {__version__}\nTensorFlow Library: {_tensorflow_version()}\n"
+    """TF Serving's two ``--version`` lines (scripts read them), then pyserving's own. Reads
+    package metadata only: never imports TensorFlow."""
+    return (
+        f"TensorFlow ModelServer: {__version__}\nTensorFlow Library: {_tensorflow_version()}\n"
+        f"pyserving: {__version__} (a TensorFlow Serving compatible model server)\n"
+    )
 
 
 def _tensorflow_version() -> str:
