@@ -3,15 +3,18 @@ not exist, a SavedModel given without a version directory, one broken model amon
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.integration.harness import ServerProcess, free_port, running_server
+from tests.integration.harness import BIN, ServerProcess, free_port, running_server
 
 pytestmark = [pytest.mark.timeout(240)]
 
@@ -131,3 +134,38 @@ def test_tensorflow_model_server_keeps_tf_serving_semantics(shared_models: Path)
     finally:
         server.stop()
     assert "Failed to start server. Error: UNIMPLEMENTED: Session Bundle" in server.output
+
+
+def _startup_output(shared_models: Path, tmp_path: Path, **env: str) -> str:
+    """What a server prints until it serves, with ``env`` (and no TF_CPP_MIN_LOG_LEVEL unless
+    given)."""
+    clean = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    log = tmp_path / f"server-{len(env)}.log"
+    rest = free_port()
+    args = [
+        str(BIN / "tensorflow_model_server"),
+        f"--port={free_port()}",
+        f"--rest_api_port={rest}",
+        f"--model_base_path={shared_models / HPT}",
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**clean, **env})
+    try:
+        deadline = time.monotonic() + 120
+        while "Exporting HTTP/REST API" not in log.read_text(errors="replace"):
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    return log.read_text(errors="replace")
+
+
+def test_tensorflow_start_up_noise_is_hidden_unless_asked_for(
+    shared_models: Path, tmp_path: Path
+) -> None:
+    quiet = _startup_output(shared_models, tmp_path)
+    assert "cpu_feature_guard" not in quiet and "oneDNN" not in quiet, quiet
+    assert "is deprecated" not in quiet and "deprecation" not in quiet.lower(), quiet
+    loud = _startup_output(shared_models, tmp_path, TF_CPP_MIN_LOG_LEVEL="0")
+    assert "cpu_feature_guard" in loud or "oneDNN" in loud, loud

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
+import os
 import sys
 from typing import Final, Protocol, cast
 
@@ -98,6 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     return launch_server(options)
 
 
+def quiet_tensorflow_startup() -> None:
+    """Hide TensorFlow's start-up INFO lines (oneDNN notices, cpu_feature_guard): the default
+    ``TF_CPP_MIN_LOG_LEVEL`` becomes 1 (warnings and errors). A value the user set wins
+    (``TF_CPP_MIN_LOG_LEVEL=0`` brings them back). Must run before TensorFlow is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+
 def launch_server(options: ServerOptions) -> int:
     """``pyserving.server.run_server(options)``, imported only now (both CLIs start here).
 
@@ -105,6 +113,7 @@ def launch_server(options: ServerOptions) -> int:
     looked up by name so this module type-checks before pyserving.server exists (make it a
     plain ``from pyserving.server import run_server`` once it does).
     """
+    quiet_tensorflow_startup()
     server = importlib.import_module("pyserving.server")
     run_server = cast(_RunServer, server.run_server)
     return run_server(options)

@@ -85,7 +85,7 @@ def _open_session(path: str, tags: tuple[str, ...], config: Any) -> Any:
     except _tf.OpError as exc:
         raise from_op_error(exc) from None
     try:
-        _tf.tf.compat.v1.saved_model.loader.load(session, list(tags), path)
+        _tf.load_saved_model(session, list(tags), path)
     except _tf.OpError as exc:  # Restoring variables or running init ops failed.
         session.close()
         raise from_op_error(exc) from None
