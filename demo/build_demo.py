@@ -7,6 +7,7 @@ Writes, under --out:
   models.config               a ModelServerConfig serving `digits` and the shared `half_plus_two`
   sample_digits.json          a Predict request body holding one held-out image
   sample_digits_classify.json the same image as a Classify request body (a tf.Example as JSON)
+  samples/digit_<0-9>.png     held-out digits as pictures, for demo/client_rest.py, client_grpc.py
   build_summary.json          accuracies, the sample's true label, and the stamp that makes re-runs
                               skip training while the build inputs are unchanged
 
@@ -47,7 +48,8 @@ SUMMARY_FILE = "build_summary.json"
 PREDICT_SAMPLE_FILE = "sample_digits.json"
 CLASSIFY_SAMPLE_FILE = "sample_digits_classify.json"
 # The files whose code decides what the models look like: editing either one invalidates the stamp.
-SOURCE_FILES = ("build_demo.py", "digits_model.py")
+SOURCE_FILES = ("build_demo.py", "digits_model.py", "digit_image.py")
+SAMPLES_DIR = "samples"  # digit_<label>.png: one held-out picture per digit, for demo/client_*.py
 # Scratch directories live inside the model's base path (os.replace cannot cross file systems). The
 # server's version poller only takes all-digit directory names as versions, so it ignores these.
 TMP_PREFIX = ".tmp-"
@@ -104,6 +106,7 @@ def is_up_to_date(out: Path, params: BuildParams, key: str) -> bool:
     # The stamp alone is not enough: someone may have deleted a version by hand.
     needed = [out / MODEL_NAME / str(version) / "saved_model.pb" for version, _ in params.versions]
     needed += [out / PREDICT_SAMPLE_FILE, out / CLASSIFY_SAMPLE_FILE]
+    needed += [out / SAMPLES_DIR / f"digit_{label}.png" for label in range(10)]
     return all(path.is_file() for path in needed)
 
 
@@ -248,6 +251,7 @@ def build(out: Path, params: BuildParams, key: str) -> dict[str, Any]:
     # turn the list into a float_list rather than an int64_list.
     classify_body = {"signature_name": "classify", "examples": [{"pixels": pixels}]}
     atomic_write_text(out / CLASSIFY_SAMPLE_FILE, json.dumps(classify_body) + "\n")
+    write_sample_pictures(out / SAMPLES_DIR, data.x_test, data.y_test, predictions[-1])
 
     summary: dict[str, Any] = {
         "model": MODEL_NAME,
@@ -272,6 +276,21 @@ def build(out: Path, params: BuildParams, key: str) -> dict[str, Any]:
     # Written last: its presence (with a matching key) is what marks the build complete.
     atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def write_sample_pictures(directory: Path, images: Any, labels: IntArray, latest: IntArray) -> None:
+    """One PNG per digit (``digit_<label>.png``): the first held-out image of that digit the
+    latest version classifies right, rendered like a scan (dark ink on white)."""
+    from digit_image import write_sample
+
+    directory.mkdir(exist_ok=True)
+    for label in range(10):
+        index = next(i for i in range(len(labels)) if labels[i] == label and latest[i] == label)
+        handle, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".png", dir=directory)
+        os.close(handle)
+        write_sample(images[index], Path(tmp_name))
+        os.chmod(tmp_name, FILE_MODE)
+        os.replace(tmp_name, directory / f"digit_{label}.png")
 
 
 def report(out: Path, summary: dict[str, Any]) -> None:

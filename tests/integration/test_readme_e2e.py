@@ -126,6 +126,27 @@ def test_the_readme_has_the_examples_this_test_runs() -> None:
     assert not any('/models/digits"' in c and "$PWD" not in c for c in curls)
 
 
+@pytest.mark.parametrize("client", ["client_rest.py", "client_grpc.py"])
+def test_demo_clients_read_the_sample_pictures(server: ServerProcess, client: str) -> None:
+    """The tutorial clients: a picture in, the digit and its confidence out."""
+    port = server.rest_port if client == "client_rest.py" else server.grpc_port
+    pictures = [str(DEMO / "samples" / f"digit_{label}.png") for label in range(10)]
+    script = str(PROJECT_ROOT / "demo" / client)
+    done = subprocess.run(
+        [sys.executable, script, *pictures, "--server", f"localhost:{port}"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 10, done.stdout
+    for label, (picture, line) in enumerate(zip(pictures, lines, strict=True)):
+        pattern = rf"{re.escape(picture)}: digit {label} \(confidence (0\.\d\d|1\.00)\) from digits"
+        assert re.fullmatch(pattern, line), line
+
+
 def test_readme_curls_work_as_written_and_admin_changes_survive_a_restart(
     server: ServerProcess, demo_config: Path
 ) -> None:
