@@ -1,8 +1,9 @@
 """Reserving the server's ports before any model loads.
 
 Loading can take minutes; a port that is already in use must fail the start in well under a
-second, naming the port and the setting that chose it. The REST listener is bound here and kept
-(handed to the REST server later); the gRPC port is probed with a throw-away socket (gRPC binds
+second, naming the port and the setting that chose it. The REST socket is bound here but not
+listening (clients are refused until the server starts, as in TF Serving) and handed to the REST
+server; the gRPC port is probed with a throw-away socket (gRPC binds
 its own), which catches any other listener on it.
 """
 
@@ -13,9 +14,13 @@ import socket
 
 from pyserving.errors import Code, ServingError
 
+BACKLOG = 2048
 
-def bind_listener(port: int) -> socket.socket:
-    """Listen on all interfaces: IPv6 dual-stack when available, else IPv4 (as TF Serving)."""
+
+def bind_listener(port: int, *, listen: bool = True) -> socket.socket:
+    """Listen on all interfaces: IPv6 dual-stack when available, else IPv4 (as TF Serving).
+    ``listen=False`` only binds: the port is reserved, yet connections are refused until
+    ``sock.listen(BACKLOG)`` (as TF Serving, whose ports open once the models are loaded)."""
     try:
         sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
@@ -29,7 +34,8 @@ def bind_listener(port: int) -> socket.socket:
     except OSError:
         sock.close()
         raise
-    sock.listen(2048)
+    if listen:
+        sock.listen(BACKLOG)
     sock.setblocking(False)
     return sock
 
@@ -54,8 +60,8 @@ def probe_port(port: int, flag: str) -> None:
 
 
 def reserve_rest_port(port: int, flag: str) -> socket.socket:
-    """The bound REST listener for ``port`` (0 = any free port)."""
+    """The REST socket for ``port`` (0 = any free port), bound but not listening yet."""
     try:
-        return bind_listener(port)
+        return bind_listener(port, listen=False)
     except OSError as exc:
         raise port_error(flag, port, exc) from None

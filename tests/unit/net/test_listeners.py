@@ -60,3 +60,13 @@ def test_a_port_in_use_names_the_flag() -> None:
         reserve_rest_port(port, "--rest-port")
     assert f"--rest-port={port} is in use" in caught.value.message
     taken.close()
+
+
+def test_a_reserved_rest_port_refuses_connections_until_it_listens() -> None:
+    reserved = reserve_rest_port(0, "--rest_api_port")
+    port = reserved.getsockname()[1]
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5)
+    reserved.listen(8)
+    socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    reserved.close()

@@ -20,7 +20,7 @@ import uvicorn
 
 from pyserving.api.rest.app import RestApp
 from pyserving.net.listeners import HANDSHAKE_DRAIN_SECONDS, refuse_new_handshakes
-from pyserving.net.ports import bind_listener
+from pyserving.net.ports import BACKLOG, bind_listener
 
 logger = logging.getLogger("pyserving.rest")
 
@@ -81,6 +81,7 @@ class RestServer:
         if not config.loaded:
             config.load()
         self._server.lifespan = config.lifespan_class(config)
+        self._socket.listen(BACKLOG)  # a reserved socket is bound only (see net.ports)
         await self._server.startup(sockets=[self._socket])
         # main_loop keeps the Date header fresh; it returns once should_exit is set.
         self._ticker = asyncio.create_task(self._server.main_loop())
