@@ -1,7 +1,10 @@
 """Composition root: options -> models -> lifecycle -> core service -> gRPC and REST front ends.
 
 Startup follows TF Serving: every configured model must be AVAILABLE (or the process exits 255
-with ``Failed to start server. Error: ...``) before any port opens. SIGTERM/SIGINT drain: stop
+with ``Failed to start server. Error: ...``) before any port opens; the ports are checked (and
+REST's reserved) before any model loads, so a port in use fails at once.
+``keep_serving_on_load_failure`` (``pyserving serve``) serves the models that load and reports
+the others instead of exiting. SIGTERM/SIGINT drain: stop
 accepting, finish in-flight requests within the grace period, unload models, exit 0; a second
 signal exits at once. Readiness (``/readyz``, gRPC health) turns unready before the ports close.
 Metrics, probes, logs and request logs are wired by :class:`pyserving.operations.Operations`.
