@@ -220,7 +220,7 @@ class ServerCore:
         outcome = self._monitor.wait_for(check, timeout)
         if outcome is None:
             pending = [m.name for m in self._models if not self._has_available(m.name)]
-            raise TimeoutError(f"Models not available after {timeout} s: {', '.join(pending)}")
+            raise TimeoutError(f"Models not available after {timeout:.1f} s: {', '.join(pending)}")
         if isinstance(outcome, ServingError):
             raise outcome
         with self._lock:
@@ -259,7 +259,7 @@ class ServerCore:
         outcome = self._monitor.wait_for(check, timeout)
         if outcome is None:
             pending = [m.name for m in self._models if not self._has_available(m.name)]
-            raise TimeoutError(f"Models not available after {timeout} s: {', '.join(pending)}")
+            raise TimeoutError(f"Models not available after {timeout:.1f} s: {', '.join(pending)}")
         if isinstance(outcome, ServingError):
             raise outcome
         for model in self._models:
@@ -303,7 +303,7 @@ class ServerCore:
         outcome = self._monitor.wait_for(check, timeout)
         if outcome is None:
             pending = [n for n in names if not self._has_available(n)]
-            raise TimeoutError(f"Models not available after {timeout} s: {', '.join(pending)}")
+            raise TimeoutError(f"Models not available after {timeout:.1f} s: {', '.join(pending)}")
         if isinstance(outcome, ServingError):
             raise outcome
         if outcome == "failed":

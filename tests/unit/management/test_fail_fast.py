@@ -124,3 +124,16 @@ def test_reload_refuses_a_missing_base_path_before_applying(
             controller.reload(wanted, timeout=0.5)
         assert caught.value.code is Code.DEADLINE_EXCEEDED
         assert core.model_names() == ["a", "m"]
+
+
+def test_a_timeout_says_its_seconds_rounded(served_file: tuple[Path, Path], tmp_path: Path) -> None:
+    """A version that never completes (no marker file: the fake runtime's saved_model.pb) keeps
+    the change waiting until its timeout; the answer names the seconds as a person would."""
+    a_base, _ = served_file
+    (tmp_path / "slow" / "1").mkdir(parents=True)
+    with controlled(config_of(entry("a", a_base))) as (controller, core, _):
+        with pytest.raises(ServingError) as caught:
+            controller.change(put_model(entry("slow", tmp_path / "slow")), timeout=0.5)
+        assert caught.value.code is Code.DEADLINE_EXCEEDED
+        assert caught.value.message == "Models not available after 0.5 s: slow"
+        assert core.model_names() == ["a"]
