@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from pyserving.dtypes import DataType, to_numpy
-from pyserving.errors import Code, ServingError
+from pyserving.errors import Code, ModelRunError, ServingError
 from pyserving.signature import Signature, TensorSpec
 
 
@@ -26,8 +26,9 @@ def explain_input_error(
     error: ServingError, signature: Signature, inputs: Mapping[str, np.ndarray]
 ) -> ServingError:
     """``error`` with the mismatching inputs named first; ``error`` itself when it is not an
-    INVALID_ARGUMENT or no input differs from the signature."""
-    if error.code is not Code.INVALID_ARGUMENT:
+    INVALID_ARGUMENT the model call raised (:class:`ModelRunError`: the batcher's and the
+    request checks' own errors are exact already) or no input differs from the signature."""
+    if not isinstance(error, ModelRunError) or error.code is not Code.INVALID_ARGUMENT:
         return error
     parts = []
     for alias in sorted(inputs):
@@ -40,7 +41,7 @@ def explain_input_error(
             )
     if not parts:
         return error
-    return ServingError(error.code, f"{'. '.join(parts)}. {error.message}")
+    return ModelRunError(error.code, f"{'. '.join(parts)}. {error.message}")
 
 
 def _differs(spec: TensorSpec, tensor: np.ndarray) -> bool:
