@@ -19,12 +19,16 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from starlette.routing import BaseRoute, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
 from pyserving.api.rest.admin import admin_routes
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.server import RestServer
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
 from pyserving.config.models import config_from_options
 from pyserving.config.options import ServerOptions
+from pyserving.console import MetricsWindow, console_routes
 from pyserving.errors import ServingError
 from pyserving.lifecycle.core import ServerCore
 from pyserving.lifecycle.manager import PostLoadHook, chain_post_load
@@ -198,6 +202,7 @@ async def _serve(
     )
     grpc_server = None
     rest_server = None
+    console_metrics: MetricsWindow | None = None
     try:
         if options.port or options.grpc_socket_path:
             from pyserving.api.grpc.admin_service import admin_service
@@ -217,8 +222,13 @@ async def _serve(
                 routes=ops.rest_routes(),
                 observer=ops.observer,
             )
+            front: ASGIApp = app
+            if options.enable_console:
+                console_metrics = MetricsWindow()
+                console_metrics.start()
+                front = _front_door(app, console_routes(service, controller, console_metrics))
             rest_server = RestServer(
-                app, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
+                front, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
             )
             await rest_server.start()
             logger.info("Exporting HTTP/REST API at:localhost:%d ...", rest_server.port)
@@ -239,10 +249,26 @@ async def _serve(
         await _drain(ops, rest_server, grpc_server, delay, options.shutdown_grace_seconds)
         if batching_runner is not None:
             batching_runner.close()
+        if console_metrics is not None:
+            console_metrics.close()
         executor.shutdown(wait=True)
     logger.info("Server stopped")
     sys.stdout.flush()
     return 0
+
+
+def _front_door(v1: RestApp, routes: list[BaseRoute]) -> ASGIApp:
+    """``/v1/...`` straight to the REST app (its fast path), anything else through a router of
+    ``routes`` that falls back to the REST app (probes, metrics, TF Serving's 404)."""
+    router = Router(routes=routes, default=v1)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"][:4].lower() == "/v1/":
+            await v1(scope, receive, send)
+        else:
+            await router(scope, receive, send)
+
+    return app
 
 
 async def _drain(

@@ -85,6 +85,7 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "rest_api_max_body_bytes",
         "log_format",
         "access_log",
+        "enable_console",
         "request_log_dir",
         "request_log_max_bytes",
         "shutdown_grace_seconds",
@@ -382,6 +383,12 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _B,
         _EXTENSION + "Log one line per HTTP/REST request and gRPC call (method, path, status, "
         "duration, model).",
+    ),
+    Flag(
+        "enable_console",
+        _B,
+        _EXTENSION + "Serve the web console at / and /console/ and the handwritten-digits page at "
+        "/demo/digits on the HTTP/REST port.",
     ),
     Flag(
         "request_log_dir",

@@ -94,6 +94,8 @@ class ServerOptions:
     log_format: str = "text"
     #: Log one line per HTTP request and RPC.
     access_log: bool = False
+    #: Serve the web console and the digits page on the REST port (``pyserving serve``: on).
+    enable_console: bool = False
     #: Directory of the sampled request logs (models with a ``logging_config``); "" = none.
     request_log_dir: str = ""
     #: Size at which a request log file is closed and the next one started.
