@@ -7,7 +7,7 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup protos check-protos lint typecheck unit demo clean bench
+.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench
 
 setup: $(STAMP)
 
@@ -40,8 +40,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) check-protos lint typecheck
+test: $(STAMP) setup-browser check-protos lint typecheck
 	$(BIN)/pytest
+
+# The console's browser tests drive Debian's Chromium with Playwright (Playwright's own browser
+# download needs the internet; it is never used).
+CHROMIUM := /usr/bin/chromium
+
+setup-browser:
+	test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# docs/img/console.png and docs/img/digits.png, from a real server of the demo models.
+screenshots: demo setup-browser
+	$(BIN)/python scripts/console_screenshots.py --models demo/models --out docs/img
 
 # `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
 # of `make test`). The peers live in their own venv: MLServer pins its own dependencies.

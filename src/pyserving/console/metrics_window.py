@@ -99,6 +99,7 @@ def interval_point(
     p50, p99 = quantile(0.5, latency), quantile(0.99, latency)
     return {
         "t": round(t, 3),
+        "requests": requests,
         "rps": requests / seconds,
         "error_rate": errors / requests if requests else 0.0,
         "p50_ms": None if p50 is None else p50 / 1000,
