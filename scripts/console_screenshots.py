@@ -85,6 +85,7 @@ def shoot(base: str, out: Path) -> None:
         page.screenshot(path=str(out / "console.png"), full_page=True)
         print(f"wrote {out / 'console.png'}")
 
+        page.set_viewport_size({"width": 1200, "height": 640})
         page.goto(base + "/demo/digits")
         page.locator(".result").first.wait_for()
         draw(page, "#pad", DIGIT_STROKES["7"])

@@ -193,7 +193,7 @@ async def _serve(
             runner,
             num_batch_threads=batching.num_batch_threads,
             thread_name=batching.thread_pool_name,
-            observer=MetricsObserver() if ops.metrics_path is not None else None,
+            observer=MetricsObserver() if ops.record_metrics else None,
         )
     service = ops.service(
         core,

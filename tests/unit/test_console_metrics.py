@@ -87,5 +87,6 @@ def test_idle_interval_has_no_latency_or_batch_size() -> None:
         window._snapshots.extend([(0.0, same), (2.0, same)])
     (point,) = window.document()["models"]["m"]
     assert point == {
-        "t": 2.0, "requests": 0.0, "rps": 0.0, "error_rate": 0.0, "p50_ms": None, "p99_ms": None, "batch_size": None
+        "t": 2.0, "requests": 0.0, "rps": 0.0, "error_rate": 0.0,
+        "p50_ms": None, "p99_ms": None, "batch_size": None,
     }  # fmt: skip

@@ -16,6 +16,9 @@ from pyserving.service.core import ServingService
 from pyserving.service.types import ModelSpec
 from pyserving.signature import Signature, TensorSpec
 
+# TensorFlow's own entries in the signature map (``__saved_model_init_op``): not callable.
+_INTERNAL = "__"
+
 
 class ModelsView:
     """Builds the models document from the served config and the core's version statuses."""
@@ -67,7 +70,11 @@ class ModelsView:
             result = self._service.metadata(ModelSpec(name, version))
         except ServingError:  # unloaded between the status read and now
             return []
-        signatures = [_signature_json(s) for _, s in sorted(result.signatures.items())]
+        signatures = [
+            _signature_json(s)
+            for key, s in sorted(result.signatures.items())
+            if not key.startswith(_INTERNAL)
+        ]
         self._signatures[(name, version)] = signatures
         return signatures
 

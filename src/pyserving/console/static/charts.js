@@ -5,8 +5,12 @@ const WIDTH = 160;
 const HEIGHT = 40;
 
 // One chart: `series` is [{values: [[t, v|null], ...], className}], drawn over the last
-// `windowSeconds` ending at `now` (seconds). The y scale starts at 0 and fits the largest value.
+// `windowSeconds` ending at `now` (seconds), or since the first point when the server has not
+// been up that long. The y scale starts at 0 and fits the largest value.
 function chart(series, now, windowSeconds, title) {
+  let first = now;
+  for (const s of series) if (s.values.length) first = Math.min(first, s.values[0][0]);
+  windowSeconds = Math.max(Math.min(windowSeconds, now - first), 10);
   const root = svg("svg", {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
     width: WIDTH,
@@ -51,7 +55,7 @@ export function metricTiles(points, now, windowSeconds) {
     { label: "requests/s", series: [{ values: pick("rps"), className: "primary" }], digits: 1 },
     { label: "errors %", series: [{ values: pick("error_rate", 100), className: "danger" }], digits: 1 },
     {
-      label: "latency ms p50 / p99",
+      label: "p50 / p99 ms",
       series: [
         { values: pick("p50_ms"), className: "primary" },
         { values: pick("p99_ms"), className: "secondary" },
