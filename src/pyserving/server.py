@@ -5,6 +5,12 @@ with ``Failed to start server. Error: ...``) before any port opens. SIGTERM/SIGI
 accepting, finish in-flight requests within the grace period, unload models, exit 0; a second
 signal exits at once. Readiness (``/readyz``, gRPC health) turns unready before the ports close.
 Metrics, probes, logs and request logs are wired by :class:`pyserving.operations.Operations`.
+
+The REST port serves TF Serving's ``/v1`` API by hand and every other route on one router
+(:mod:`pyserving.api.rest.router`). A feature adds REST routes by exposing a function that returns
+``list[starlette.routing.BaseRoute]`` and listing it in :func:`rest_routes` (in order: the first
+match wins). A feature adds a gRPC service by a ``register(server)`` callable in the
+``extra_services`` given to :class:`~pyserving.api.grpc.server.GrpcServer`.
 """
 
 from __future__ import annotations
@@ -15,15 +21,13 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from starlette.routing import BaseRoute, Router
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from pyserving.api.rest.admin import admin_routes
 from pyserving.api.rest.app import RestApp
+from pyserving.api.rest.router import BaseRoute
 from pyserving.api.rest.server import RestServer
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
 from pyserving.config.models import config_from_options
@@ -84,6 +88,18 @@ def build_core(
             options.allow_version_labels_for_unavailable_models
         ),
     )
+
+
+def rest_routes(
+    ops: Operations, controller: ConfigController, console: Sequence[BaseRoute] = ()
+) -> list[BaseRoute]:
+    """Every REST route beside ``/v1/models``: what each feature contributes, in order.
+    ``console``: the console's routes when it is enabled (they need the running service)."""
+    return [
+        *ops.rest_routes(),  # the Prometheus page, the probes
+        *admin_routes(controller),  # /v1/admin/
+        *console,  # /, /console/, /demo/digits
+    ]
 
 
 def _warmup(options: ServerOptions) -> PostLoadHook | None:
@@ -213,22 +229,21 @@ async def _serve(
             )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
+            console: list[BaseRoute] = []
+            if options.enable_console:
+                console_metrics = MetricsWindow()
+                console_metrics.start()
+                console = console_routes(service, controller, console_metrics)
             app = RestApp(
                 service,
                 timeout_ms=options.rest_api_timeout_in_ms,
                 enable_cors=options.rest_api_enable_cors_support,
                 max_body_bytes=options.rest_api_max_body_bytes,
-                prefix_routes=admin_routes(controller),
-                routes=ops.rest_routes(),
+                routes=rest_routes(ops, controller, console),
                 observer=ops.observer,
             )
-            front: ASGIApp = app
-            if options.enable_console:
-                console_metrics = MetricsWindow()
-                console_metrics.start()
-                front = _front_door(app, console_routes(service, controller, console_metrics))
             rest_server = RestServer(
-                front, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
+                app, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
             )
             await rest_server.start()
             logger.info("Exporting HTTP/REST API at:localhost:%d ...", rest_server.port)
@@ -255,20 +270,6 @@ async def _serve(
     logger.info("Server stopped")
     sys.stdout.flush()
     return 0
-
-
-def _front_door(v1: RestApp, routes: list[BaseRoute]) -> ASGIApp:
-    """``/v1/...`` straight to the REST app (its fast path), anything else through a router of
-    ``routes`` that falls back to the REST app (probes, metrics, TF Serving's 404)."""
-    router = Router(routes=routes, default=v1)
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"][:4].lower() == "/v1/":
-            await v1(scope, receive, send)
-        else:
-            await router(scope, receive, send)
-
-    return app
 
 
 async def _drain(

@@ -80,6 +80,7 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("rest_api_max_body_bytes", Kind.INT64, 64 * 1024 * 1024),
     ("log_format", Kind.STRING, "text"),
     ("access_log", Kind.BOOL, False),
+    ("enable_console", Kind.BOOL, False),
     ("request_log_dir", Kind.STRING, ""),
     ("request_log_max_bytes", Kind.INT64, 128 * 1024 * 1024),
     ("shutdown_grace_seconds", Kind.INT32, 30),
@@ -151,6 +152,8 @@ def test_no_arguments_give_defaults() -> None:
         ("--rest_api_max_body_bytes=1024", "rest_api_max_body_bytes", 1024),
         ("--log_format=json", "log_format", "json"),
         ("--access_log", "access_log", True),
+        ("--enable_console", "enable_console", True),
+        ("--enable_console=false", "enable_console", False),
     ],
 )
 def test_value_is_set(arg: str, name: str, value: FlagValue) -> None:
@@ -378,6 +381,7 @@ def test_implemented_flags_are_the_agreed_set() -> None:
     assert {
         "monitoring_config_file",
         "access_log",
+        "enable_console",
         "request_log_dir",
         "request_log_max_bytes",
         "shutdown_grace_seconds",

@@ -8,7 +8,8 @@ import logging
 import socket
 
 import uvicorn
-from starlette.types import ASGIApp
+
+from pyserving.api.rest.asgi import ASGIApp
 
 logger = logging.getLogger("pyserving.rest")
 
