@@ -19,9 +19,12 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from starlette.routing import Router
+
 from pyserving.api.rest.admin import admin_routes
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.server import RestServer
+from pyserving.api.v2.rest import V2Rest
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
 from pyserving.config.models import config_from_options
 from pyserving.config.options import ServerOptions
@@ -30,6 +33,7 @@ from pyserving.lifecycle.core import ServerCore
 from pyserving.lifecycle.manager import PostLoadHook, chain_post_load
 from pyserving.management.controller import ConfigController
 from pyserving.management.poller import start_config_poller
+from pyserving.management.repository import ModelRepository
 from pyserving.observability.logs import configure_logging
 from pyserving.observability.request_log import settings as request_log_settings
 from pyserving.operations import Operations
@@ -196,15 +200,23 @@ async def _serve(
         runner,
         enable_signature_method_name_check=options.enable_signature_method_name_check,
     )
+    repository = ModelRepository(controller, service.model_status)
     grpc_server = None
     rest_server = None
     try:
         if options.port or options.grpc_socket_path:
             from pyserving.api.grpc.admin_service import admin_service
             from pyserving.api.grpc.server import GrpcServer
+            from pyserving.api.v2.grpc import inference_service
 
             grpc_server = GrpcServer(
-                service, controller, options, extra_services=[admin_service(controller)]
+                service,
+                controller,
+                options,
+                extra_services=[
+                    admin_service(controller),
+                    inference_service(service, repository, core.is_ready),
+                ],
             )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
@@ -217,8 +229,16 @@ async def _serve(
                 routes=ops.rest_routes(),
                 observer=ops.observer,
             )
+            v2 = V2Rest(
+                service,
+                repository,
+                timeout_ms=options.rest_api_timeout_in_ms,
+                max_body_bytes=options.rest_api_max_body_bytes,
+                observer=ops.observer,
+            )
+            front_door = Router(routes=v2.routes(), default=app)
             rest_server = RestServer(
-                app, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
+                front_door, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
             )
             await rest_server.start()
             logger.info("Exporting HTTP/REST API at:localhost:%d ...", rest_server.port)
