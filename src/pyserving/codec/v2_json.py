@@ -137,6 +137,12 @@ def decode_data(name: str, datatype: str, shape: Sequence[int], data: object) ->
     if array.size != count:
         raise _count_error(name, shape, count, array.size)
     kind = array.dtype.kind
+    if dtype.kind in "iu" and kind in "fO" and count:
+        # Integers numpy could not fit in one machine type (uint64 mixed with negatives becomes
+        # float64, beyond int64 becomes object): check them as Python ints, losing nothing.
+        array = np.array(data, dtype=object)
+        if all(type(v) is int for v in array.flat):
+            return _big_integers(name, datatype, array, dtype).reshape(shape)
     if kind != dtype.kind or array.dtype != dtype:
         if count and kind not in _ACCEPTED_KINDS[dtype.kind]:
             raise invalid_argument(
@@ -147,6 +153,17 @@ def decode_data(name: str, datatype: str, shape: Sequence[int], data: object) ->
             _check_range(name, datatype, array, dtype)
         array = array.astype(dtype)
     return array.reshape(shape)
+
+
+def _big_integers(name: str, datatype: str, array: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """Python ints as ``dtype``, or INVALID_ARGUMENT when one is out of its range."""
+    try:
+        return array.astype(dtype)
+    except OverflowError:
+        info = np.iinfo(dtype)
+        raise invalid_argument(
+            f"Input '{name}' has values out of the range of {datatype} [{info.min}, {info.max}]"
+        ) from None
 
 
 def _check_range(name: str, datatype: str, array: np.ndarray, dtype: np.dtype[Any]) -> None:
