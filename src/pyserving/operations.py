@@ -25,9 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 from pyserving.api.grpc import errors as grpc_errors
-from pyserving.api.rest.extensions import RouteHandler
 from pyserving.api.rest.metrics_page import metrics_routes
 from pyserving.api.rest.probes import Probes
+from pyserving.api.rest.router import BaseRoute
 from pyserving.config.monitoring import prometheus_path
 from pyserving.config.options import ServerOptions
 from pyserving.errors import Code, ServingError
@@ -94,12 +94,13 @@ class Operations:
             core, runner, writer=self._writer, saved_model_tags=tags, **kwargs
         )
 
-    def rest_routes(self) -> dict[str, RouteHandler]:
-        routes: dict[str, RouteHandler] = {}
-        if self._probes is not None:
-            routes.update(self._probes.routes())
+    def rest_routes(self) -> list[BaseRoute]:
+        """The probes and the Prometheus page, for the front door's router."""
+        routes: list[BaseRoute] = []
         if self.metrics_path is not None:
-            routes.update(metrics_routes(self.metrics_path))
+            routes.extend(metrics_routes(self.metrics_path))
+        if self._probes is not None:
+            routes.extend(self._probes.routes())
         return routes
 
     def begin_shutdown(self) -> None:

@@ -5,6 +5,12 @@ with ``Failed to start server. Error: ...``) before any port opens. SIGTERM/SIGI
 accepting, finish in-flight requests within the grace period, unload models, exit 0; a second
 signal exits at once. Readiness (``/readyz``, gRPC health) turns unready before the ports close.
 Metrics, probes, logs and request logs are wired by :class:`pyserving.operations.Operations`.
+
+The REST port serves TF Serving's ``/v1`` API by hand and every other route on one router
+(:mod:`pyserving.api.rest.router`). A feature adds REST routes by exposing a function that returns
+``list[starlette.routing.BaseRoute]`` and listing it in :func:`rest_routes` (in order: the first
+match wins). A feature adds a gRPC service by a ``register(server)`` callable in the
+``extra_services`` given to :class:`~pyserving.api.grpc.server.GrpcServer`.
 """
 
 from __future__ import annotations
@@ -19,10 +25,9 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from starlette.routing import Router
-
 from pyserving.api.rest.admin import admin_routes
 from pyserving.api.rest.app import RestApp
+from pyserving.api.rest.router import BaseRoute
 from pyserving.api.rest.server import RestServer
 from pyserving.api.v2.rest import V2Rest
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
@@ -84,6 +89,15 @@ def build_core(
             options.allow_version_labels_for_unavailable_models
         ),
     )
+
+
+def rest_routes(ops: Operations, controller: ConfigController, v2: V2Rest) -> list[BaseRoute]:
+    """Every REST route beside ``/v1/models``: what each feature contributes, in order."""
+    return [
+        *ops.rest_routes(),  # the Prometheus page, the probes
+        *admin_routes(controller),  # /v1/admin/
+        *v2.routes(),  # the Open Inference Protocol: /v2
+    ]
 
 
 def _warmup(options: ServerOptions) -> PostLoadHook | None:
@@ -220,25 +234,22 @@ async def _serve(
             )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
+            v2 = V2Rest(
+                service,
+                repository,
+                timeout_ms=options.rest_api_timeout_in_ms,
+                observer=ops.observer,
+            )
             app = RestApp(
                 service,
                 timeout_ms=options.rest_api_timeout_in_ms,
                 enable_cors=options.rest_api_enable_cors_support,
                 max_body_bytes=options.rest_api_max_body_bytes,
-                prefix_routes=admin_routes(controller),
-                routes=ops.rest_routes(),
+                routes=rest_routes(ops, controller, v2),
                 observer=ops.observer,
             )
-            v2 = V2Rest(
-                service,
-                repository,
-                timeout_ms=options.rest_api_timeout_in_ms,
-                max_body_bytes=options.rest_api_max_body_bytes,
-                observer=ops.observer,
-            )
-            front_door = Router(routes=v2.routes(), default=app)
             rest_server = RestServer(
-                front_door, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
+                app, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
             )
             await rest_server.start()
             logger.info("Exporting HTTP/REST API at:localhost:%d ...", rest_server.port)

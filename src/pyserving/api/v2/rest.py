@@ -13,25 +13,33 @@ POST   /v2/repository/models/{m}/unload                stop serving m
 
 ``/v2/health/live`` and ``/v2/health/ready`` are the probes' routes. A version ``{v}`` is a
 number or a version label. Errors are ``{"error": "<message>"}`` with the HTTP status of their
-code (400 for bad input, 404 for an unknown model, 413 for a body over the limit). Each endpoint
-is a raw ASGI app (no request objects on the hot path); infer requests are reported to the
-request observer (metrics, access log) like ``/v1`` ones, with API ``ModelInfer``.
+code (400 for bad input, 404 for an unknown model, 413 for a body over the limit). Infer is a raw
+ASGI route (no request object on the hot path) and is reported to the request observer (metrics,
+access log) like ``/v1`` requests, with API ``ModelInfer``; the others are JSON routes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 import orjson
-from starlette.routing import BaseRoute, Route
 
 from pyserving import __version__
 from pyserving.api.rest.admin_json import entry_from_json
-from pyserving.api.rest.body import BodyTooLarge, read_body
+from pyserving.api.rest.asgi import (
+    BodyTooLarge,
+    Receive,
+    Scope,
+    Send,
+    body_limit,
+    read_body,
+    send_response,
+)
 from pyserving.api.rest.errors import http_status
+from pyserving.api.rest.extensions import HttpRequest, HttpResponse
+from pyserving.api.rest.router import BaseRoute, asgi_route, json_route
 from pyserving.api.v2 import binary, inference
 from pyserving.codec import v2_json
 from pyserving.codec.json_encode import encode_error
@@ -41,19 +49,12 @@ from pyserving.management.repository import IndexEntry, ModelRepository
 from pyserving.observability.requests import RequestObserver
 from pyserving.service.core import ServingService
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Headers = list[tuple[bytes, bytes]]
-Handler = Callable[[Scope, bytes], Awaitable[tuple[int, bytes, Headers]]]
-
 logger = logging.getLogger("pyserving.v2")
 
 SERVER_NAME: Final = "pyserving"
 EXTENSIONS: Final = ("binary_tensor_data", "model_repository")
 INFER_API: Final = "ModelInfer"
-_JSON: Final[Headers] = [(b"content-type", b"application/json")]
+_JSON: Final = [(b"content-type", b"application/json")]
 _REPOSITORY_TIMEOUT_S: Final = 300.0
 
 
@@ -66,13 +67,11 @@ class V2Rest:
         repository: ModelRepository,
         *,
         timeout_ms: int = 30_000,
-        max_body_bytes: int = 64 * 1024 * 1024,
         observer: RequestObserver | None = None,
     ) -> None:
         self._service = service
         self._repository = repository
         self._timeout_ms = max(timeout_ms, 0)
-        self._max_body = max_body_bytes
         self._observer = observer
         self._server_metadata = orjson.dumps(
             {"name": SERVER_NAME, "version": __version__, "extensions": list(EXTENSIONS)}
@@ -81,27 +80,24 @@ class V2Rest:
     def routes(self) -> list[BaseRoute]:
         model = "/v2/models/{model}"
         version = model + "/versions/{version}"
-        routes: list[BaseRoute] = [Route("/v2", _Endpoint(self._server, False), methods=["GET"])]
+        routes: list[BaseRoute] = [json_route("/v2", {"GET": self._server})]
         for base in (model, version):
-            routes.append(Route(base, _Endpoint(self._metadata, False), methods=["GET"]))
-            routes.append(Route(base + "/ready", _Endpoint(self._ready, False), methods=["GET"]))
-            routes.append(Route(base + "/infer", _Infer(self), methods=["POST"]))
-        repository = [
-            ("/v2/repository/index", self._index),
-            ("/v2/repository/models/{model}/load", self._load),
-            ("/v2/repository/models/{model}/unload", self._unload),
-        ]
-        for path, handler in repository:
-            routes.append(Route(path, _Endpoint(handler, True, self._max_body), methods=["POST"]))
+            routes.append(json_route(base, {"GET": self._metadata}))
+            routes.append(json_route(base + "/ready", {"GET": self._ready}))
+            routes.append(asgi_route(base + "/infer", self.infer, ["POST"]))
+        routes.append(json_route("/v2/repository/index", {"POST": self._index}))
+        repository = "/v2/repository/models/{model}"
+        routes.append(json_route(repository + "/load", {"POST": self._load}))
+        routes.append(json_route(repository + "/unload", {"POST": self._unload}))
         return routes
 
-    # -- handlers: (scope, body) -> (status, body, headers) ------------------------------------
+    # -- JSON routes ----------------------------------------------------------------------------
 
-    async def _server(self, scope: Scope, body: bytes) -> tuple[int, bytes, Headers]:
-        return 200, self._server_metadata, _JSON
+    async def _server(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse(200, self._server_metadata)
 
-    async def _metadata(self, scope: Scope, body: bytes) -> tuple[int, bytes, Headers]:
-        name, version = _model(scope)
+    async def _metadata(self, request: HttpRequest) -> HttpResponse:
+        name, version = _model(request.params)
         meta = inference.model_metadata(
             self._service, self._repository.platform(name), name, version
         )
@@ -112,44 +108,43 @@ class V2Rest:
             "inputs": [_tensor(t) for t in meta.inputs],
             "outputs": [_tensor(t) for t in meta.outputs],
         }
-        return 200, orjson.dumps(document), _JSON
+        return HttpResponse(200, orjson.dumps(document))
 
-    async def _ready(self, scope: Scope, body: bytes) -> tuple[int, bytes, Headers]:
-        name, version = _model(scope)
+    async def _ready(self, request: HttpRequest) -> HttpResponse:
+        name, version = _model(request.params)
         ready = inference.model_ready(self._service, name, version)
-        document = {"name": name, "ready": ready}
-        return (200 if ready else 400), orjson.dumps(document), _JSON
+        return HttpResponse(200 if ready else 400, orjson.dumps({"name": name, "ready": ready}))
 
-    async def _index(self, scope: Scope, body: bytes) -> tuple[int, bytes, Headers]:
-        document = _optional_object(body)
-        ready = document.get("ready", False)
+    async def _index(self, request: HttpRequest) -> HttpResponse:
+        ready = _optional_object(request.body).get("ready", False)
         if not isinstance(ready, bool):
             raise invalid_argument("'ready' must be true or false")
         rows = self._repository.index(ready_only=ready)
-        return 200, orjson.dumps([_row(r) for r in rows]), _JSON
+        return HttpResponse(200, orjson.dumps([_row(r) for r in rows]))
 
-    async def _load(self, scope: Scope, body: bytes) -> tuple[int, bytes, Headers]:
-        name = scope["path_params"]["model"]
-        params = v2_json.parameters(_optional_object(body).get("parameters"), "the load request")
+    async def _load(self, request: HttpRequest) -> HttpResponse:
+        name = request.params["model"]
+        document = _optional_object(request.body)
+        params = v2_json.parameters(document.get("parameters"), "the load request")
         entry = _config_entry(name, params.get("config"))
         await asyncio.to_thread(self._repository.load, name, entry, timeout=_REPOSITORY_TIMEOUT_S)
-        return 200, b"", _JSON
+        return HttpResponse(200)
 
-    async def _unload(self, scope: Scope, body: bytes) -> tuple[int, bytes, Headers]:
-        name = scope["path_params"]["model"]
+    async def _unload(self, request: HttpRequest) -> HttpResponse:
+        name = request.params["model"]
         await asyncio.to_thread(self._repository.unload, name, timeout=_REPOSITORY_TIMEOUT_S)
-        return 200, b"", _JSON
+        return HttpResponse(200)
 
-    # -- infer ----------------------------------------------------------------------------------
+    # -- infer: a raw ASGI endpoint -------------------------------------------------------------
 
     async def infer(self, scope: Scope, receive: Receive, send: Send) -> None:
         observer = self._observer
         started = observer.begin(INFER_API) if observer is not None else 0
-        name, version = _model(scope)
+        name, version = _model(scope["path_params"])
         status, code = 499, Code.CANCELLED  # what is reported if the client goes away
         try:
             try:
-                body = await read_body(scope, receive, self._max_body)
+                body = await read_body(scope, receive, body_limit(scope))
                 header_length = None
                 for key, value in scope["headers"]:
                     if key == binary.HEADER_LENGTH:
@@ -169,7 +164,7 @@ class V2Rest:
                 logger.exception("Unexpected error serving V2 infer for %s", name)
                 message = f"Internal error: {type(exc).__name__}: {exc}"
                 status, payload, headers, code = 500, encode_error(message), _JSON, Code.INTERNAL
-            await _send(send, status, payload, headers)
+            await send_response(send, status, payload, headers)
         finally:
             if observer is not None:
                 observer.end_rest(
@@ -177,51 +172,7 @@ class V2Rest:
                 )
 
 
-class _Infer:
-    """The infer endpoint as a raw ASGI app."""
-
-    def __init__(self, owner: V2Rest) -> None:
-        self._owner = owner
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._owner.infer(scope, receive, send)
-
-
-class _Endpoint:
-    """A raw ASGI app around a handler: reads the body (``with_body``), maps errors."""
-
-    def __init__(self, handler: Handler, with_body: bool, max_body: int = 0) -> None:
-        self._handler = handler
-        self._with_body = with_body
-        self._max_body = max_body
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            body = await read_body(scope, receive, self._max_body) if self._with_body else b""
-            status, payload, headers = await self._handler(scope, body)
-        except BodyTooLarge as exc:
-            status, payload, headers = 413, encode_error(exc.message), _JSON
-        except ServingError as exc:
-            status, payload, headers = http_status(exc.code), encode_error(exc.message), _JSON
-        except Exception as exc:
-            logger.exception("Unexpected error serving %s %s", scope["method"], scope["path"])
-            status, payload, headers = 500, encode_error(f"Internal error: {exc}"), _JSON
-        await _send(send, status, payload, headers)
-
-
-async def _send(send: Send, status: int, body: bytes, headers: Headers) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-def _model(scope: Scope) -> tuple[str, str]:
-    params = scope["path_params"]
+def _model(params: Any) -> tuple[str, str]:
     return params["model"], params.get("version", "")
 
 

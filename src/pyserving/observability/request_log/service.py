@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from pyserving.observability.request_log import records, settings
+from pyserving.codec import prediction_log as records
+from pyserving.observability.request_log import settings
 from pyserving.observability.request_log.settings import ModelLogSettings
 from pyserving.observability.request_log.writer import RecordWriter
 from pyserving.service.core import InferenceResult, ServingService
