@@ -6,7 +6,7 @@ request log directory fails startup early) and gives ``pyserving.server`` the pi
 * :meth:`~Operations.runtime_for` for the ServerCore (load metrics), :meth:`~Operations.attach` to
   the core (state listeners: version metrics, load progress lines; readiness);
 * :meth:`~Operations.service` builds the core service: the model runner wrapped to time runs, and
-  sampled request logging when ``--request_log_dir`` is set;
+  sampled request logging (an observer of the core) when ``--request_log_dir`` is set;
 * :attr:`~Operations.observer` for the REST app (the gRPC servicers get it through
   :func:`pyserving.api.grpc.errors.set_observer`), :meth:`~Operations.rest_routes` (probes and
   the Prometheus page);
@@ -38,11 +38,12 @@ from pyserving.observability.metrics.lifecycle import VersionStateMetrics, timed
 from pyserving.observability.metrics.registry import multiprocess_dir
 from pyserving.observability.metrics.runner import TimedRunner
 from pyserving.observability.request_log import settings as request_log
-from pyserving.observability.request_log.service import RequestLoggingService
+from pyserving.observability.request_log.observer import RequestLogger
 from pyserving.observability.request_log.writer import RecordWriter
 from pyserving.observability.requests import RequestObserver
 from pyserving.runtimes.base import Runtime
 from pyserving.runtimes.registry import get_runtime
+from pyserving.service.calls import CallObserver
 from pyserving.service.core import ServingService
 from pyserving.service.execution import ModelRunner
 
@@ -89,12 +90,11 @@ class Operations:
         """The core service (``kwargs`` are ServingService's keyword arguments)."""
         if self.record_metrics:
             runner = TimedRunner(runner)
-        if self._writer is None:
-            return ServingService(core, runner, **kwargs)
-        tags = [t.strip() for t in self._options.saved_model_tags.split(",") if t.strip()]
-        return RequestLoggingService(
-            core, runner, writer=self._writer, saved_model_tags=tags, **kwargs
-        )
+        observers: list[CallObserver] = []
+        if self._writer is not None:
+            tags = [t.strip() for t in self._options.saved_model_tags.split(",") if t.strip()]
+            observers.append(RequestLogger(self._writer, tags))
+        return ServingService(core, runner, observers=observers, **kwargs)
 
     def rest_routes(self) -> list[BaseRoute]:
         """The probes and the Prometheus page, for the front door's router."""

@@ -29,6 +29,7 @@ from pyserving.api.rest.admin import admin_routes
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.router import BaseRoute
 from pyserving.api.rest.server import RestServer
+from pyserving.api.v2.rest import V2Rest
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
 from pyserving.config.models import config_from_options
 from pyserving.config.options import ServerOptions
@@ -38,6 +39,7 @@ from pyserving.lifecycle.core import ServerCore
 from pyserving.lifecycle.manager import PostLoadHook, chain_post_load
 from pyserving.management.controller import ConfigController
 from pyserving.management.poller import start_config_poller
+from pyserving.management.repository import ModelRepository
 from pyserving.observability.logs import configure_logging
 from pyserving.observability.request_log import settings as request_log_settings
 from pyserving.operations import Operations
@@ -91,13 +93,17 @@ def build_core(
 
 
 def rest_routes(
-    ops: Operations, controller: ConfigController, console: Sequence[BaseRoute] = ()
+    ops: Operations,
+    controller: ConfigController,
+    v2: V2Rest,
+    console: Sequence[BaseRoute] = (),
 ) -> list[BaseRoute]:
     """Every REST route beside ``/v1/models``: what each feature contributes, in order.
     ``console``: the console's routes when it is enabled (they need the running service)."""
     return [
         *ops.rest_routes(),  # the Prometheus page, the probes
         *admin_routes(controller),  # /v1/admin/
+        *v2.routes(),  # the Open Inference Protocol: /v2
         *console,  # /, /console/, /demo/digits
     ]
 
@@ -216,6 +222,7 @@ async def _serve(
         runner,
         enable_signature_method_name_check=options.enable_signature_method_name_check,
     )
+    repository = ModelRepository(controller, service.model_status)
     grpc_server = None
     rest_server = None
     console_metrics: MetricsWindow | None = None
@@ -223,23 +230,38 @@ async def _serve(
         if options.port or options.grpc_socket_path:
             from pyserving.api.grpc.admin_service import admin_service
             from pyserving.api.grpc.server import GrpcServer
+            from pyserving.api.v2.grpc import inference_service
 
             grpc_server = GrpcServer(
-                service, controller, options, extra_services=[admin_service(controller)]
+                service,
+                controller,
+                options,
+                extra_services=[
+                    admin_service(controller),
+                    inference_service(service, repository, core.is_ready),
+                ],
             )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
+            v2 = V2Rest(
+                service,
+                repository,
+                timeout_ms=options.rest_api_timeout_in_ms,
+                observer=ops.observer,
+            )
             console: list[BaseRoute] = []
             if options.enable_console:
                 console_metrics = MetricsWindow()
                 console_metrics.start()
-                console = console_routes(service, controller, console_metrics)
+                console = console_routes(
+                    service, controller, console_metrics, protocols=("tfserving", "v2")
+                )
             app = RestApp(
                 service,
                 timeout_ms=options.rest_api_timeout_in_ms,
                 enable_cors=options.rest_api_enable_cors_support,
                 max_body_bytes=options.rest_api_max_body_bytes,
-                routes=rest_routes(ops, controller, console),
+                routes=rest_routes(ops, controller, v2, console),
                 observer=ops.observer,
             )
             rest_server = RestServer(

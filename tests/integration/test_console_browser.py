@@ -184,12 +184,24 @@ def test_try_it_sends_the_prefilled_example_and_shows_the_answer(
     expect(editor).to_have_value(re.compile(r'"signature_name": "serving_default"'))
     body = editor.input_value()
     assert len(re.findall(r"0\.5", body)) == 64, body
-    expect(panel.locator("select").first.locator('option[value="v2"]')).to_be_disabled()
     panel.get_by_role("button", name="Send").click()
     expect(panel.locator(".latency")).to_contain_text(re.compile(r"→ 200 in [\d.]+ ms"))
     answer = panel.locator(".answer")
     expect(answer).to_contain_text("probabilities")
     expect(answer).to_contain_text("class_id")
+
+    # The same over V2 (Open Inference Protocol), through a version label.
+    admin(server, "PUT", "models/digits/labels/tryit", {"version": 2})
+    panel.get_by_label("Protocol").select_option("v2")
+    panel.get_by_label("Send to").select_option("label:tryit")
+    expect(editor).to_have_value(re.compile(r'"datatype": "FP32"'))
+    panel.get_by_role("button", name="Send").click()
+    expect(panel.locator(".latency")).to_contain_text(
+        re.compile(r"/v2/models/digits/versions/tryit/infer → 200 in [\d.]+ ms")
+    )
+    expect(answer).to_contain_text('"model_version": "2"')
+    expect(answer).to_contain_text("probabilities")
+    admin(server, "DELETE", "models/digits/labels/tryit")
 
     half = model_card(page, "half_plus_two").locator(".try-it")
     half.locator("summary").click()

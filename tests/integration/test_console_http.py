@@ -97,7 +97,7 @@ def test_models_document(console_server: ServerProcess) -> None:
     assert response.headers["cache-control"] == "no-store"
     document = response.json()
     assert document["permissions"] == ["admin", "predict", "view"]
-    assert document["protocols"] == ["tfserving"]
+    assert document["protocols"] == ["tfserving", "v2"]
     (model,) = document["models"]
     assert model["name"] == "half"
     assert model["platform"] == "tensorflow"

@@ -228,10 +228,7 @@ function tryItPanel(card) {
     editor.value = JSON.stringify(example, null, 1).replace(/\n\s*(?=[\d\-.\]tf"])/g, " ");
     edited = false;
   };
-  protocol.addEventListener("change", () => {
-    for (const option of target.options) option.disabled = protocol.value === "v2" && option.value.startsWith("label:");
-    fillExample();
-  });
+  protocol.addEventListener("change", fillExample);
   signature.addEventListener("change", fillExample);
 
   const send = async () => {

@@ -39,8 +39,11 @@ export function tfServingExample(signature) {
   return { signature_name: signature.key, inputs: tensors };
 }
 
+// V2 names the signature with the `signature_name` parameter (default serving_default).
 export function v2Example(signature) {
+  const parameters = signature.key === "serving_default" ? undefined : { signature_name: signature.key };
   return {
+    ...(parameters ? { parameters } : {}),
     inputs: signature.inputs.map((input) => {
       const dims = exampleDims(input.shape);
       const count = dims.reduce((a, b) => a * b, 1);
@@ -58,8 +61,9 @@ export function v2Example(signature) {
 export function inferenceUrl(protocol, model, target) {
   const name = encodeURIComponent(model);
   if (protocol === "v2") {
-    const version = target.version ? `/versions/${target.version}` : "";
-    return `/v2/models/${name}${version}/infer`;
+    // V2's version segment takes a number or a version label.
+    const which = target.version || (target.label && encodeURIComponent(target.label));
+    return `/v2/models/${name}${which ? `/versions/${which}` : ""}/infer`;
   }
   let path = `/v1/models/${name}`;
   if (target.version) path += `/versions/${target.version}`;
