@@ -92,11 +92,12 @@ def build_core(
 
 
 def rest_routes(ops: Operations, controller: ConfigController, v2: V2Rest) -> list[BaseRoute]:
-    """Every REST route beside ``/v1/models``: what each feature contributes, in order."""
+    """Every REST route beside ``/v1/models``: what each feature contributes, in order (the
+    inference routes first: every route tried before the matching one costs each request)."""
     return [
+        *v2.routes(),  # the Open Inference Protocol: /v2
         *ops.rest_routes(),  # the Prometheus page, the probes
         *admin_routes(controller),  # /v1/admin/
-        *v2.routes(),  # the Open Inference Protocol: /v2
     ]
 
 
