@@ -216,6 +216,11 @@ async def _serve(
         enable_signature_method_name_check=options.enable_signature_method_name_check,
     )
     repository = ModelRepository(controller, service.model_status)
+
+    def ready() -> bool:
+        """V2 ServerReady: every model AVAILABLE and no shutdown begun (as /readyz)."""
+        return not stop.is_set() and core.is_ready()
+
     grpc_server = None
     rest_server = None
     try:
@@ -230,7 +235,7 @@ async def _serve(
                 options,
                 extra_services=[
                     admin_service(controller),
-                    inference_service(service, repository, core.is_ready),
+                    inference_service(service, repository, ready),
                 ],
             )
             await grpc_server.start()
