@@ -219,7 +219,11 @@ async def _serve(
             from pyserving.api.grpc.server import GrpcServer
 
             grpc_server = GrpcServer(
-                service, controller, options, extra_services=[admin_service(controller)]
+                service,
+                controller,
+                options,
+                extra_services=[admin_service(controller)],
+                observer=ops.observer,
             )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
