@@ -237,6 +237,7 @@ async def _serve(
                     admin_service(controller),
                     inference_service(service, repository, ready),
                 ],
+                observer=ops.observer,
             )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
