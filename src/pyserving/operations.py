@@ -7,9 +7,8 @@ request log directory fails startup early) and gives ``pyserving.server`` the pi
   the core (state listeners: version metrics, load progress lines; readiness);
 * :meth:`~Operations.service` builds the core service: the model runner wrapped to time runs, and
   sampled request logging (an observer of the core) when ``--request_log_dir`` is set;
-* :attr:`~Operations.observer` for the REST app (the gRPC servicers get it through
-  :func:`pyserving.api.grpc.errors.set_observer`), :meth:`~Operations.rest_routes` (probes and
-  the Prometheus page);
+* :attr:`~Operations.observer` for the REST app and the gRPC server (both report every request
+  to it), :meth:`~Operations.rest_routes` (probes and the Prometheus page);
 * :meth:`~Operations.begin_shutdown` (readiness 503) and :meth:`~Operations.close` (request logs
   flushed, threads stopped).
 
@@ -24,7 +23,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from pyserving.api.grpc import errors as grpc_errors
 from pyserving.api.rest.metrics_page import metrics_routes
 from pyserving.api.rest.probes import Probes
 from pyserving.api.rest.router import BaseRoute
@@ -71,7 +69,6 @@ class Operations:
         self._progress = LoadProgress()
         self._probes: Probes | None = None
         self._stop = threading.Event()
-        grpc_errors.set_observer(self.observer)
         if self.metrics_path is not None and multiprocess_dir() is not None:
             threading.Thread(target=self._sample_process, name="rss", daemon=True).start()
 
@@ -115,7 +112,6 @@ class Operations:
         self._progress.stop()
         if self._writer is not None:
             self._writer.close()
-        grpc_errors.set_observer(None)
 
     def _sample_process(self) -> None:
         while not self._stop.wait(PROCESS_SAMPLE_SECONDS):  # ends with close()

@@ -98,12 +98,13 @@ def rest_routes(
     v2: V2Rest,
     console: Sequence[BaseRoute] = (),
 ) -> list[BaseRoute]:
-    """Every REST route beside ``/v1/models``: what each feature contributes, in order.
+    """Every REST route beside ``/v1/models``: what each feature contributes, in order (the
+    inference routes first: every route tried before the matching one costs each request).
     ``console``: the console's routes when it is enabled (they need the running service)."""
     return [
+        *v2.routes(),  # the Open Inference Protocol: /v2
         *ops.rest_routes(),  # the Prometheus page, the probes
         *admin_routes(controller),  # /v1/admin/
-        *v2.routes(),  # the Open Inference Protocol: /v2
         *console,  # /, /console/, /demo/digits
     ]
 
@@ -223,6 +224,11 @@ async def _serve(
         enable_signature_method_name_check=options.enable_signature_method_name_check,
     )
     repository = ModelRepository(controller, service.model_status)
+
+    def ready() -> bool:
+        """V2 ServerReady: every model AVAILABLE and no shutdown begun (as /readyz)."""
+        return not stop.is_set() and core.is_ready()
+
     grpc_server = None
     rest_server = None
     console_metrics: MetricsWindow | None = None
@@ -238,8 +244,9 @@ async def _serve(
                 options,
                 extra_services=[
                     admin_service(controller),
-                    inference_service(service, repository, core.is_ready),
+                    inference_service(service, repository, ready),
                 ],
+                observer=ops.observer,
             )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:

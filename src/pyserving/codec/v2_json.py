@@ -10,7 +10,7 @@ extension instead (``take_binary``, see :mod:`pyserving.api.v2.binary`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -186,15 +186,24 @@ def _decode_strings(name: str, shape: Sequence[int], count: int, data: object) -
 
 
 def _flatten_strings(name: str, data: object, into: list[bytes]) -> None:
-    if isinstance(data, str):
-        into.append(data.encode())
-    elif isinstance(data, list):
-        for item in data:
-            _flatten_strings(name, item, into)
-    else:
-        raise invalid_argument(
-            f"Input '{name}' has datatype BYTES, but its 'data' are not all strings"
-        )
+    """Append the strings of ``data`` (a string or nested lists of them) in row-major order;
+    iterative, so nesting depth costs no stack."""
+    stack: list[Iterator[object]] = [iter([data])]
+    while stack:
+        item = next(stack[-1], _END)
+        if item is _END:
+            stack.pop()
+        elif isinstance(item, str):
+            into.append(item.encode())
+        elif isinstance(item, list):
+            stack.append(iter(item))
+        else:
+            raise invalid_argument(
+                f"Input '{name}' has datatype BYTES, but its 'data' are not all strings"
+            )
+
+
+_END: Final = object()
 
 
 def _count_error(name: str, shape: Sequence[int], count: int, got: int) -> Exception:

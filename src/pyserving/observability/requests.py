@@ -5,10 +5,11 @@ Each adapter calls :meth:`RequestObserver.begin` when a request starts and ``end
 Recorded, as TF Serving does (reference §7):
 
 * ``request_count{model_name,status}``: every REST ``/v1`` request (errors included, ``""`` as
-  the model when the URL names none) and every gRPC Predict/Classify/Regress/MultiInference;
+  the model when the URL names none), every gRPC Predict/Classify/Regress/MultiInference, and
+  every Open Inference Protocol infer (REST ``/v2/.../infer``, gRPC ModelInfer);
 * ``request_latency{model_name,API,entrypoint}`` (µs) for the successful ones: REST API
-  ``predict``/``classify``/``regress`` (``""`` for GETs) and entrypoint ``REST``; gRPC API the
-  method name and entrypoint ``GRPC``;
+  ``predict``/``classify``/``regress`` (``""`` for GETs, ``ModelInfer`` for V2) and entrypoint
+  ``REST``; gRPC API the method name and entrypoint ``GRPC``;
 * ``pyserving_requests_in_flight``: every request and RPC between begin and end.
 
 The hot path does no string formatting: counter and histogram children are bound once per

@@ -104,6 +104,15 @@ def test_bad_json_data_is_a_clear_invalid_argument(datatype, shape, data, words)
     assert words in _error(v2_json.decode_data, "x", datatype, shape, data)
 
 
+def test_deeply_nested_data_is_an_error_not_a_crash() -> None:
+    deep: object = ["a"]
+    numbers: object = [1.0]
+    for _ in range(5000):
+        deep, numbers = [deep], [numbers]
+    assert v2_json.decode_data("t", "BYTES", [1], deep).tolist() == [b"a"]
+    _error(v2_json.decode_data, "x", "FP32", [1], numbers)
+
+
 def test_a_shape_claiming_huge_counts_allocates_nothing() -> None:
     message = _error(v2_json.decode_data, "x", "FP32", [2**40, 2**40], [1.0])
     assert "(1208925819614629174706176 elements), but its 'data' has 1" in message

@@ -79,15 +79,14 @@ def encode_response(
     """The response body and its headers (content type, and the header length when binary)."""
     default = bool(request.parameters.get(v2_json.BINARY_DATA_OUTPUT, False))
     wanted = {o.name: o.binary for o in request.outputs}
-    tensors = []
+    tensors: list[dict[str, object]] = []
     chunks: list[bytes] = []
     for name, array in result.outputs:
         binary = wanted.get(name)
-        document, as_text = (
-            v2_json.output_json(name, array)
-            if not (default if binary is None else binary)
-            else ({}, False)
-        )
+        as_text = False
+        if not (default if binary is None else binary):
+            # BYTES that are not UTF-8 cannot be JSON strings: they go binary (losing nothing).
+            document, as_text = v2_json.output_json(name, array)
         if not as_text:
             raw = encode_raw(array)
             document = {
