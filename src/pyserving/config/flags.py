@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final
 
-from pyserving.config.options import ServerOptions
+from pyserving.config.options import GRPC_SERVERS, ServerOptions
 from pyserving.errors import invalid_argument
 
 __all__ = [
@@ -89,6 +89,7 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "request_log_max_bytes",
         "shutdown_grace_seconds",
         "shutdown_delay_seconds",
+        "grpc_server",
     }
 )
 
@@ -408,6 +409,12 @@ FLAGS: Final[tuple[Flag, ...]] = (
         "gRPC health) reporting not ready, so load balancers stop routing before the ports "
         "close.",
     ),
+    Flag(
+        "grpc_server",
+        _S,
+        _EXTENSION + 'The gRPC server stack: "zttp" (pyserving\'s own HTTP/2 gRPC server on the '
+        'zttp protocol library, in the REST server\'s event loop) or "grpcio" (grpc.aio).',
+    ),
 )
 
 FLAGS_BY_NAME: Final[dict[str, Flag]] = {flag.name: flag for flag in FLAGS}
@@ -541,6 +548,10 @@ def validate(options: ServerOptions) -> None:
         raise invalid_argument(
             "At least one of server_options.grpc_port or server_options.grpc_socket_path "
             "must be set."
+        )
+    if options.grpc_server not in GRPC_SERVERS:
+        raise invalid_argument(
+            f"--grpc_server={options.grpc_server!r}: expected one of {', '.join(GRPC_SERVERS)}"
         )
     if options.use_alts_credentials and options.ssl_config_file:
         raise invalid_argument(
