@@ -21,6 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, model_management_pb2
 
+from pyserving.config.options import GRPC_SERVERS
 from tests.integration.grpc_support import (
     CLIENT_OPTIONS,
     Stubs,
@@ -71,8 +72,10 @@ def _config(shared: Path, slow_base: Path) -> str:
     return f"model_config_list {{\n{body}}}\n"
 
 
-@pytest.fixture(scope="module")
-def served(shared_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+@pytest.fixture(scope="module", params=GRPC_SERVERS)
+def served(
+    request: pytest.FixtureRequest, shared_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     work = tmp_path_factory.mktemp("grpc_api")
     build_slow_model(work / "slow" / "1")
     config = work / "models.config"
@@ -90,6 +93,7 @@ def served(shared_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "--enable_grpc_healthcheck_service",
         "--allow_version_labels_for_unavailable_models",
         "--max_num_load_retries=0",  # a failing reload fails at once
+        f"--grpc_server={request.param}",
         "--grpc_channel_arguments=grpc.so_reuseaddr=1,grpc.max_concurrent_streams=100,"
         "grpc.primary_user_agent=pyserving-test",
     ]

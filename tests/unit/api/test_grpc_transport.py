@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from pyserving.api.grpc import convert
-from pyserving.api.grpc.transport import settings as transport
 from pyserving.api.grpc.errors import GRPC_STATUS, truncate
+from pyserving.api.grpc.transport import settings as transport
 from pyserving.errors import Code, ServingError
 from pyserving.service.types import PredictResult, ResolvedSpec
 

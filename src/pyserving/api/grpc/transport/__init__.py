@@ -13,7 +13,7 @@ the concurrency cap) are in :mod:`.settings`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import grpc
 
@@ -22,11 +22,11 @@ from pyserving.api.grpc.transport import settings
 
 class RpcServer(Protocol):
     def add_generic_rpc_handlers(
-        self, generic_rpc_handlers: Sequence[grpc.GenericRpcHandler]
+        self, generic_rpc_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]]
     ) -> None: ...
 
     def add_registered_method_handlers(
-        self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler]
+        self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler[Any, Any]]
     ) -> None: ...
 
     async def listen_tcp(self, host: str, port: int) -> int:

@@ -4,6 +4,7 @@ zttp server: register handlers, ``listen_tcp``/``listen_unix``, ``start``, ``sto
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import grpc
 
@@ -32,12 +33,12 @@ class GrpcioServer:
         return self._aio
 
     def add_generic_rpc_handlers(
-        self, generic_rpc_handlers: Sequence[grpc.GenericRpcHandler]
+        self, generic_rpc_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]]
     ) -> None:
         self._server.add_generic_rpc_handlers(generic_rpc_handlers)
 
     def add_registered_method_handlers(
-        self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler]
+        self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler[Any, Any]]
     ) -> None:
         self._server.add_registered_method_handlers(service_name, method_handlers)  # type: ignore[attr-defined]
 

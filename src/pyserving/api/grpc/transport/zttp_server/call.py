@@ -14,20 +14,20 @@ import asyncio
 import enum
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import grpc
 from grpc.aio import AbortError
 
 from pyserving.api.grpc.transport.zttp_server import wire
 from pyserving.api.grpc.transport.zttp_server.context import ServicerContext
-from pyserving.api.grpc.transport.zttp_server.handlers import MethodHandler
 from pyserving.errors import Code, ServingError
 
 if TYPE_CHECKING:
     from pyserving.api.grpc.transport.zttp_server.connection import Http2Connection
+    from pyserving.api.grpc.transport.zttp_server.handlers import MethodHandler
 
 logger = logging.getLogger("pyserving.grpc")
 
@@ -37,6 +37,11 @@ _RESPONSE_HEADERS: Final = [_CONTENT_TYPE, _ACCEPT_ENCODING]
 _OK_TRAILERS: Final = [(b"grpc-status", b"0")]
 # Messages a streaming-request handler may leave unread before the call fails.
 MAX_QUEUED_MESSAGES: Final = 64
+EOF: Final[object] = grpc.aio.EOF  # type: ignore[attr-defined]  # the end of a request stream
+
+
+# A servicer method as grpc stores it: (request or request iterator, context) -> anything.
+Behavior = Callable[[Any, Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +183,7 @@ class Call:
         item = await self._queue.get()
         if item is None:
             self._queue.put_nowait(None)  # later reads see the end too
-            return grpc.aio.EOF
+            return EOF
         return self._decode(item)
 
     # The task.
@@ -197,8 +202,7 @@ class Call:
             if handler.response_streaming:
                 await self._run_streaming(request)
                 return
-            behavior = handler.unary_unary or handler.stream_unary
-            assert behavior is not None
+            behavior = cast(Behavior, handler.unary_unary or handler.stream_unary)
             result = behavior(request, context)
             if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
                 result = await result
@@ -225,8 +229,7 @@ class Call:
 
     async def _run_streaming(self, request: object) -> None:
         handler, context = self._handler, self.context
-        behavior = handler.unary_stream or handler.stream_stream
-        assert behavior is not None
+        behavior = cast(Behavior, handler.unary_stream or handler.stream_stream)
         result = behavior(request, context)
         if hasattr(result, "__aiter__"):
             async for message in result:
@@ -243,7 +246,7 @@ class Call:
     async def _request_stream(self) -> AsyncIterator[object]:
         while True:
             message = await self.read_message()
-            if message is grpc.aio.EOF:
+            if message is EOF:
                 return
             yield message
 

@@ -19,6 +19,8 @@ from grpc.aio import AbortError
 
 from pyserving.api.grpc.transport.zttp_server.wire import Metadata
 
+MetadataArg = grpc.aio.Metadata | Sequence[tuple[str, str | bytes]]
+
 
 class CallSink(Protocol):
     """What the context needs from the running call."""
@@ -56,13 +58,13 @@ class ServicerContext(grpc.aio.ServicerContext[Any, Any]):
         self,
         code: grpc.StatusCode,
         details: str = "",
-        trailing_metadata: Sequence[tuple[str, str | bytes]] = (),
+        trailing_metadata: MetadataArg = (),
     ) -> NoReturn:
         if code == grpc.StatusCode.OK:
             raise ValueError("abort() needs a non-OK status code")
         self.status_code, self.status_details = code, details
         if trailing_metadata:
-            self.trailing = tuple(trailing_metadata)
+            self.trailing = _tuples(trailing_metadata)
         raise AbortError()
 
     async def abort_with_status(self, status: Any) -> NoReturn:
@@ -80,8 +82,8 @@ class ServicerContext(grpc.aio.ServicerContext[Any, Any]):
     def details(self) -> str | None:  # type: ignore[override]
         return self.status_details
 
-    def set_trailing_metadata(self, trailing_metadata: Sequence[tuple[str, str | bytes]]) -> None:
-        self.trailing = tuple(trailing_metadata)
+    def set_trailing_metadata(self, trailing_metadata: MetadataArg) -> None:
+        self.trailing = _tuples(trailing_metadata)
 
     def trailing_metadata(self) -> Metadata:  # type: ignore[override]
         return self.trailing
@@ -90,10 +92,8 @@ class ServicerContext(grpc.aio.ServicerContext[Any, Any]):
     def invocation_metadata(self) -> Metadata:  # type: ignore[override]
         return self._metadata
 
-    async def send_initial_metadata(
-        self, initial_metadata: Sequence[tuple[str, str | bytes]]
-    ) -> None:
-        self._sink.send_initial_metadata(tuple(initial_metadata))
+    async def send_initial_metadata(self, initial_metadata: MetadataArg) -> None:
+        self._sink.send_initial_metadata(_tuples(initial_metadata))
 
     def peer(self) -> str:
         return self._peer
@@ -122,7 +122,7 @@ class ServicerContext(grpc.aio.ServicerContext[Any, Any]):
         await self._sink.write_message(message)
 
     # Deadline and cancellation.
-    def time_remaining(self) -> float | None:
+    def time_remaining(self) -> float | None:  # type: ignore[override]  # grpc.aio: None too
         if self._deadline is None:
             return None
         return max(0.0, self._deadline - time.monotonic())
@@ -146,3 +146,7 @@ class ServicerContext(grpc.aio.ServicerContext[Any, Any]):
         callbacks, self._callbacks = self._callbacks, []
         for callback in callbacks:
             callback(self)
+
+
+def _tuples(metadata: MetadataArg) -> Metadata:
+    return tuple((str(key), value) for key, value in metadata)

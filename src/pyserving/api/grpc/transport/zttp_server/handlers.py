@@ -7,11 +7,13 @@ deserializer, serializer and behaviour), looked up by the request's ``:path``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import grpc
 
-MethodHandler = grpc.RpcMethodHandler
+if TYPE_CHECKING:  # grpc's classes are generic only in its stubs
+    MethodHandler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
+    GenericHandler: TypeAlias = grpc.GenericRpcHandler[Any, Any]
 
 
 class _CallDetails(NamedTuple):
@@ -26,13 +28,11 @@ class HandlerRegistry:
 
     def __init__(self) -> None:
         self._registered: dict[str, MethodHandler] = {}
-        self._generic: list[grpc.GenericRpcHandler] = []
+        self._generic: list[GenericHandler] = []
         self._resolved: dict[bytes, MethodHandler | None] = {}
 
     # The two methods generated code calls (same names and arguments as grpc.Server's).
-    def add_generic_rpc_handlers(
-        self, generic_rpc_handlers: Sequence[grpc.GenericRpcHandler]
-    ) -> None:
+    def add_generic_rpc_handlers(self, generic_rpc_handlers: Sequence[GenericHandler]) -> None:
         self._generic.extend(generic_rpc_handlers)
         self._resolved.clear()
 

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 import grpc
 
@@ -29,7 +29,7 @@ from pyserving.api.grpc.transport.zttp_server.connection import (
     Http2Connection,
     ServerState,
 )
-from pyserving.api.grpc.transport.zttp_server.handlers import HandlerRegistry, MethodHandler
+from pyserving.api.grpc.transport.zttp_server.handlers import HandlerRegistry
 
 logger = logging.getLogger("pyserving.grpc")
 
@@ -81,12 +81,12 @@ class ZttpServer:
 
     # The registration surface of grpc.aio.Server.
     def add_generic_rpc_handlers(
-        self, generic_rpc_handlers: Sequence[grpc.GenericRpcHandler]
+        self, generic_rpc_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]]
     ) -> None:
         self._registry.add_generic_rpc_handlers(generic_rpc_handlers)
 
     def add_registered_method_handlers(
-        self, service_name: str, method_handlers: Mapping[str, MethodHandler]
+        self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler[Any, Any]]
     ) -> None:
         self._registry.add_registered_method_handlers(service_name, method_handlers)
 
