@@ -32,6 +32,15 @@ def test_channel_arguments_ints_and_strings() -> None:
     assert transport.channel_options("")[2:] == []
 
 
+def test_channel_arguments_override_the_size_defaults() -> None:
+    options = transport.channel_options("grpc.max_receive_message_length=1000,a=1,a=2")
+    assert options == [
+        ("grpc.max_send_message_length", 2**31 - 1),
+        ("grpc.max_receive_message_length", 1000),
+        ("a", 2),
+    ]
+
+
 def test_channel_argument_without_value_is_rejected() -> None:
     with pytest.raises(ServingError) as caught:
         transport.channel_options("grpc.so_reuseaddr")

@@ -61,7 +61,9 @@ def channel_options(arguments: str) -> list[ChannelOption]:
             )
         number = _int32(value)
         options.append((key, value if number is None else number))
-    return options
+    # grpc core reads the first value of a repeated key: keep only the last one given.
+    last = {key: index for index, (key, _) in enumerate(options)}
+    return [option for index, option in enumerate(options) if last[option[0]] == index]
 
 
 def max_concurrent_rpcs(grpc_max_threads: int) -> int | None:

@@ -11,13 +11,13 @@ peer.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NoReturn, Protocol
 
 import grpc
 from grpc.aio import AbortError
 
-from pyserving.api.grpc.transport.zttp_server.wire import Metadata
+from pyserving.api.grpc.transport.zttp_server.wire import Metadata, decode_metadata
 
 MetadataArg = grpc.aio.Metadata | Sequence[tuple[str, str | bytes]]
 
@@ -38,12 +38,13 @@ class ServicerContext(grpc.aio.ServicerContext[Any, Any]):
     def __init__(
         self,
         sink: CallSink,
-        metadata: Metadata,
+        headers: Iterable[tuple[bytes, bytes]],
         peer: str,
         deadline: float | None,
     ) -> None:
         self._sink = sink
-        self._metadata = metadata
+        self._headers = headers
+        self._metadata: Metadata | None = None
         self._peer = peer
         self._deadline = deadline
         self.status_code: grpc.StatusCode | None = None
@@ -90,6 +91,9 @@ class ServicerContext(grpc.aio.ServicerContext[Any, Any]):
 
     # Metadata, peer and credentials.
     def invocation_metadata(self) -> Metadata:  # type: ignore[override]
+        """Decoded on first use: most handlers never ask."""
+        if self._metadata is None:
+            self._metadata = decode_metadata(self._headers)
         return self._metadata
 
     async def send_initial_metadata(self, initial_metadata: MetadataArg) -> None:
