@@ -91,35 +91,53 @@ def too_large(direction: str, size: int, limit: int) -> ServingError:
 
 
 class MessageReader:
-    """Splits a request body into messages as DATA arrives (messages may span frames)."""
+    """Splits a request body into messages as DATA arrives (messages may span frames). Chunks
+    are kept as received and joined once per message, so a large message is copied once."""
 
-    __slots__ = ("_buffer", "_limit", "messages")
+    __slots__ = ("_chunks", "_flag", "_limit", "_need", "_size", "messages")
 
     def __init__(self, limit: int) -> None:
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._need = -1  # payload length of the message being read; -1 = prefix not read yet
+        self._flag = 0
         self._limit = limit
         self.messages: list[tuple[bool, bytes]] = []
         """Complete (compressed flag, payload) pairs not yet taken."""
 
     def feed(self, data: bytes) -> None:
         """Raises RESOURCE_EXHAUSTED for a message over the limit, INTERNAL for a bad prefix."""
-        buffer = self._buffer
-        buffer += data
-        while len(buffer) >= 5:
-            flag, length = PREFIX.unpack_from(buffer)
-            if flag > 1:
-                raise ServingError(Code.INTERNAL, f"Invalid message compression flag {flag}")
-            if length > self._limit:
-                raise too_large("Received", length, self._limit)
-            if len(buffer) < 5 + length:
+        self._chunks.append(data)
+        self._size += len(data)
+        while True:
+            if self._need < 0:
+                if self._size < 5:
+                    return
+                flag, length = PREFIX.unpack(self._take(5))
+                if flag > 1:
+                    raise ServingError(Code.INTERNAL, f"Invalid message compression flag {flag}")
+                if length > self._limit:
+                    raise too_large("Received", length, self._limit)
+                self._flag, self._need = flag, length
+            if self._size < self._need:
                 return
-            self.messages.append((flag == 1, bytes(buffer[5 : 5 + length])))
-            del buffer[: 5 + length]
+            self.messages.append((self._flag == 1, self._take(self._need)))
+            self._need = -1
+
+    def _take(self, count: int) -> bytes:
+        chunks = self._chunks
+        if count == 0:
+            return b""
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        head, rest = data[:count], data[count:]
+        self._chunks = [rest] if rest else []
+        self._size -= count
+        return head
 
     @property
     def partial(self) -> bool:
         """True when the body ended inside a message."""
-        return bool(self._buffer)
+        return self._size > 0 or self._need >= 0
 
 
 def decode_metadata(headers: Iterable[tuple[bytes, bytes]]) -> Metadata:
