@@ -18,6 +18,7 @@ import pytest
 import tensorflow as tf
 from google.protobuf import text_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, model_management_pb2
 
@@ -399,3 +400,23 @@ def test_bad_request_then_good_request(served: Served, case: str) -> None:
     assert code == expected_code, message
     assert message.startswith(prefix), message
     good_request_succeeds(served)
+
+
+def test_server_reflection(served: Served) -> None:
+    stub = reflection_pb2_grpc.ServerReflectionStub(served.channels["tcp"])
+    requests = [
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="tensorflow.serving.PredictionService"
+        ),
+    ]
+    listed, described = list(stub.ServerReflectionInfo(iter(requests), timeout=30))
+    names = {service.name for service in listed.list_services_response.service}
+    assert {
+        "tensorflow.serving.PredictionService",
+        "tensorflow.serving.ModelService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    } <= names
+    files = described.file_descriptor_response.file_descriptor_proto
+    assert any(b"PredictionService" in file for file in files)

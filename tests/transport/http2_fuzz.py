@@ -92,13 +92,15 @@ frame_sequences = st.lists(raw_frames(), min_size=1, max_size=12)
 
 def send_raw(port: int, data: bytes, *, with_preface: bool = True, linger: float = 0.05) -> None:
     """Send bytes on a new connection, read what comes back for a moment, close."""
-    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-        with contextlib.suppress(OSError):
-            sock.sendall((PREFACE + frame(SETTINGS, 0, 0, b"") if with_preface else b"") + data)
-            sock.settimeout(linger)
-            deadline = time.monotonic() + linger
-            while time.monotonic() < deadline and sock.recv(65536):
-                pass
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=2) as sock,
+        contextlib.suppress(OSError),
+    ):
+        sock.sendall((PREFACE + frame(SETTINGS, 0, 0, b"") if with_preface else b"") + data)
+        sock.settimeout(linger)
+        deadline = time.monotonic() + linger
+        while time.monotonic() < deadline and sock.recv(65536):
+            pass
 
 
 def assert_alive(server: EchoServer) -> None:
@@ -129,7 +131,9 @@ def rapid_reset(port: int, streams: int = 5000) -> None:
 def stream_flood(port: int, streams: int = 2000) -> None:
     """Open many streams and never finish them."""
     block = request_block()
-    send_raw(port, b"".join(frame(HEADERS, END_HEADERS, sid, block) for sid in range(1, 2 * streams, 2)))
+    send_raw(
+        port, b"".join(frame(HEADERS, END_HEADERS, sid, block) for sid in range(1, 2 * streams, 2))
+    )
 
 
 def oversized_headers(port: int) -> None:

@@ -27,7 +27,10 @@ from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import _async as reflection_aio
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
+from pyserving._protos._pool import POOL
 from pyserving.api.grpc import transport
 from pyserving.api.grpc.model_service import ConfigReloader, ModelServicer
 from pyserving.api.grpc.prediction_service import PredictionServicer
@@ -73,7 +76,8 @@ class GrpcServer:
         rpc_server, self._rpc_server = self._rpc_server, None
         if rpc_server is None:
             raise RuntimeError("GrpcServer.start() may be called once")
-        server = transport.registration_target(rpc_server)
+        recorder = transport.ServiceRecorder(rpc_server)
+        server = transport.registration_target(recorder)
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
             PredictionServicer(self._service, tensor_content=self._tensor_content), server
         )
@@ -86,6 +90,7 @@ class GrpcServer:
             for name in HEALTH_SERVICE_NAMES:
                 await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
             health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        _add_reflection(server, recorder.service_names)
         if self._port:
             self.port = await rpc_server.listen_tcp("0.0.0.0", self._port)
         if self._socket_path:
@@ -128,6 +133,14 @@ class _HealthServicer(Protocol):
 def _health_servicer() -> _HealthServicer:
     servicer: _HealthServicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     return servicer
+
+
+def _add_reflection(server: grpc.aio.Server, service_names: list[str]) -> None:
+    """Server reflection (grpcurl, Postman) over every registered service. Descriptors come from
+    pyserving's own pool, which holds the messages of all pyserving's services."""
+    names = [*service_names, reflection.SERVICE_NAME]
+    servicer = reflection_aio.ReflectionServicer(names, pool=POOL)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
 
 
 def _remove_stale_socket(path: str) -> None:

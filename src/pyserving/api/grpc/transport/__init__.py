@@ -43,7 +43,28 @@ class RpcServer(Protocol):
         ...
 
 
-def registration_target(server: RpcServer) -> grpc.aio.Server:
+class ServiceRecorder:
+    """Forwards registrations to a server and records the names of the services registered
+    (what server reflection lists)."""
+
+    def __init__(self, server: RpcServer) -> None:
+        self._server = server
+        self.service_names: list[str] = []
+
+    def add_generic_rpc_handlers(
+        self, generic_rpc_handlers: Sequence[grpc.GenericRpcHandler[Any, Any]]
+    ) -> None:
+        self._server.add_generic_rpc_handlers(generic_rpc_handlers)
+
+    def add_registered_method_handlers(
+        self, service_name: str, method_handlers: Mapping[str, grpc.RpcMethodHandler[Any, Any]]
+    ) -> None:
+        if service_name not in self.service_names:
+            self.service_names.append(service_name)
+        self._server.add_registered_method_handlers(service_name, method_handlers)
+
+
+def registration_target(server: RpcServer | ServiceRecorder) -> grpc.aio.Server:
     """The object to hand to ``add_XServicer_to_server``. Generated code only calls the two
     registration methods every :class:`RpcServer` has, so the cast states the duck typing the
     generated functions rely on, not a conversion."""
