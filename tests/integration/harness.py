@@ -42,9 +42,9 @@ class ServerProcess:
         # PYSERVING_TEST_GRPC_SERVER=zttp runs every server of the suite on that gRPC stack
         # (tests that choose a stack themselves keep their choice).
         stack = os.environ.get("PYSERVING_TEST_GRPC_SERVER")
-        if stack and program == "tensorflow_model_server":
-            if not any(a.startswith("--grpc_server=") for a in self.args):
-                self.args.append(f"--grpc_server={stack}")
+        chosen = any(a.startswith("--grpc_server=") for a in self.args)
+        if stack and program == "tensorflow_model_server" and not chosen:
+            self.args.append(f"--grpc_server={stack}")
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
             prefix="pyserving-test-", suffix=".log", delete=False
         )
