@@ -136,6 +136,7 @@ def test_server_and_bidi_streaming(channel: grpc.Channel) -> None:
     assert list(stream(b"5", timeout=WAIT_S)) == [b"0", b"1", b"2", b"3", b"4"]
     chat = channel.stream_stream(f"/{SERVICE}/Chat", None, None)
     assert list(chat(iter([b"abc", b"de"]), timeout=WAIT_S)) == [b"cba", b"ed"]
+    assert list(chat(iter([]), timeout=WAIT_S)) == []
 
 
 def test_health_service_registered_by_generated_code(

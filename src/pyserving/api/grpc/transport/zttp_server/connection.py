@@ -142,7 +142,9 @@ class Http2Connection(asyncio.Protocol):
                     break
                 elif kind is zttp.RstStream:
                     self._on_reset(event)  # type: ignore[arg-type]
-                elif kind is zttp.GoAway or event is zttp.CONNECTION_CLOSED:
+                elif kind is zttp.GoAway:
+                    self._peer_closed()
+                elif event is zttp.CONNECTION_CLOSED:
                     self._peer_closed()
                     break
         except zttp.ProtocolError as exc:
@@ -267,7 +269,7 @@ class Http2Connection(asyncio.Protocol):
         elif limit is not None and self._state.active_rpcs >= limit:
             self._trailers_only(stream_id, 8, "Concurrent RPC limit exceeded!")
         else:
-            self._calls[stream_id] = Call(
+            call = self._calls[stream_id] = Call(
                 self,
                 stream_id,
                 handler,
@@ -276,6 +278,8 @@ class Http2Connection(asyncio.Protocol):
                 timeout,
                 encoding,
             )
+            if request.end_stream:  # no DATA or end-of-message event follows
+                call.end_request()
 
     def _on_reset(self, event: zttp.RstStream) -> None:
         self._resets_seen += 1
