@@ -549,10 +549,6 @@ def validate(options: ServerOptions) -> None:
             "At least one of server_options.grpc_port or server_options.grpc_socket_path "
             "must be set."
         )
-    if options.grpc_server not in GRPC_SERVERS:
-        raise invalid_argument(
-            f"--grpc_server={options.grpc_server!r}: expected one of {', '.join(GRPC_SERVERS)}"
-        )
     if options.use_alts_credentials and options.ssl_config_file:
         raise invalid_argument(
             "Either use_alts_credentials must be false or ssl_config_file must be empty."
@@ -589,6 +585,9 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument("Inline models and --model_config_file cannot be used together.")
     if options.log_format not in ("text", "json"):
         raise invalid_argument(f'--log_format must be "text" or "json", not "{options.log_format}"')
+    if options.grpc_server not in GRPC_SERVERS:
+        choices = " or ".join(f'"{name}"' for name in GRPC_SERVERS)
+        raise invalid_argument(f'--grpc_server must be {choices}, not "{options.grpc_server}"')
     if options.rest_api_max_body_bytes <= 0:
         raise invalid_argument("--rest_api_max_body_bytes must be positive.")
     if options.request_log_max_bytes <= 0:
