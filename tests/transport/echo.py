@@ -101,10 +101,16 @@ def _handlers(events: Events) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
 class EchoServer:
     """``with EchoServer("zttp") as server:`` serves on ``server.target`` until the block ends."""
 
-    def __init__(self, stack: str, channel_arguments: str = "", ssl_config_file: str = "") -> None:
+    def __init__(
+        self,
+        stack: str,
+        channel_arguments: str = "",
+        ssl_config_file: str = "",
+        max_concurrent_rpcs: int = 0,
+    ) -> None:
         self.events = Events()
         self._stack = stack
-        self._args = (channel_arguments, ssl_config_file)
+        self._args = (channel_arguments, ssl_config_file, max_concurrent_rpcs)
         self._loop = uvloop.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: transport.RpcServer | None = None
@@ -119,7 +125,7 @@ class EchoServer:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     async def _start(self) -> None:
-        server = transport.create(self._stack, self._args[0], self._args[1], 0)
+        server = transport.create(self._stack, *self._args)
         target = transport.registration_target(server)
         target.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(SERVICE, _handlers(self.events)),)
@@ -154,6 +160,6 @@ def unary(channel: grpc.Channel, method: str) -> grpc.UnaryUnaryMultiCallable[by
     return channel.unary_unary(f"/{SERVICE}/{method}", None, None)
 
 
-def served(stack: str, **kwargs: str) -> Iterator[EchoServer]:
-    with EchoServer(stack, **kwargs) as server:
+def served(stack: str) -> Iterator[EchoServer]:
+    with EchoServer(stack) as server:
         yield server

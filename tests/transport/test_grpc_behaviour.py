@@ -203,3 +203,21 @@ def test_many_rpcs_with_cancellations_on_one_channel_lose_none(stack: str) -> No
             thread.join()
     assert cancelled == calls // 20
     assert failures == []
+
+
+@pytest.mark.parametrize("stack", GRPC_SERVERS)
+def test_concurrent_rpc_cap(stack: str) -> None:
+    """``--grpc_max_threads``: RPCs beyond the cap fail RESOURCE_EXHAUSTED, the rest run."""
+    with (
+        EchoServer(stack, max_concurrent_rpcs=2) as server,
+        grpc.insecure_channel(server.target) as channel,
+    ):
+        running = [unary(channel, "Sleep").future(b"2", timeout=WAIT_S) for _ in range(2)]
+        deadline = time.monotonic() + WAIT_S
+        while server.events.started < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(grpc.RpcError) as caught:
+            unary(channel, "Echo")(b"one too many", timeout=WAIT_S)
+        assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert [future.result(WAIT_S) for future in running] == [b"done", b"done"]
+        assert unary(channel, "Echo")(b"room again", timeout=WAIT_S) == b"room again"
