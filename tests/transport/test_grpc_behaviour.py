@@ -4,6 +4,7 @@ keepalive pings, large messages, streaming, graceful shutdown."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pyserving.config.options import GRPC_SERVERS
 from tests.transport.echo import SERVICE, EchoServer, served, unary
+from tests.transport.h2client import PREFACE, frame
 
 WAIT_S = 30.0
 
@@ -122,6 +124,30 @@ def test_keepalive_pings_keep_the_connection(server: EchoServer) -> None:
         assert unary(channel, "Echo")(b"2", timeout=WAIT_S) == b"2"
         # Both calls came over the first connection: the pings did not make the server close it.
         assert len(server.events.peers) == 1
+
+
+@pytest.mark.parametrize("stack", GRPC_SERVERS)
+def test_server_keepalive_pings(stack: str) -> None:
+    """With ``grpc.keepalive_time_ms`` the server pings: a client that answers keeps its
+    connection; a peer that never answers is disconnected after ``grpc.keepalive_timeout_ms``."""
+    args = "grpc.keepalive_time_ms=200,grpc.keepalive_timeout_ms=500"
+    with (
+        EchoServer(stack, channel_arguments=args) as server,
+        grpc.insecure_channel(server.target) as channel,
+    ):
+        assert unary(channel, "Echo")(b"1", timeout=WAIT_S) == b"1"
+        time.sleep(1.5)
+        assert unary(channel, "Echo")(b"2", timeout=WAIT_S) == b"2"
+        assert len(server.events.peers) == 1
+        if stack == "grpcio":
+            return  # grpc core's keepalive starts only once a peer completes the handshake
+        with socket.create_connection(("127.0.0.1", server.port), timeout=WAIT_S) as silent:
+            silent.sendall(PREFACE + frame(4, 0, 0, b""))  # then never reads or answers
+            time.sleep(2.0)
+            received = b""
+            while chunk := silent.recv(65536):
+                received += chunk
+        assert received  # the server's SETTINGS, PINGs and GOAWAY, then EOF
 
 
 def test_large_messages_both_ways(server: EchoServer) -> None:

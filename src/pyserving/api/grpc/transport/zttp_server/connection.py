@@ -13,7 +13,10 @@ Facts about zttp 0.0.35 this module relies on (checked by tests/unit/api/test_zt
   receive window; it returns credit as DATA is consumed. The preface is rewritten here to
   advertise larger windows (:func:`preface`), so a large request is not throttled by round
   trips. Memory stays bounded by the per-message receive limit, checked as bytes arrive.
-* It answers PINGs and acknowledges SETTINGS itself.
+* It answers PINGs and acknowledges SETTINGS itself, and passes a PING acknowledgement it did not
+  ask for through as an event: the server's own keepalive PINGs (``grpc.keepalive_time_ms``) are
+  written as raw frames between zttp's output and their acknowledgements read back that way. A
+  peer that does not acknowledge within ``grpc.keepalive_timeout_ms`` is disconnected.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ _WINDOW_UPDATE_FRAME: Final = 0x8
 _INITIAL_WINDOW_SIZE: Final = 0x4
 _DEFAULT_WINDOW: Final = 65_535
 _FRAME_HEADER: Final = struct.Struct(">BHBBI")  # length is 24 bits: high byte + low 16 bits
+_PING_FRAME: Final = 0x6
+_KEEPALIVE_DATA: Final = b"pyserv-k"  # the 8 opaque bytes of the server's keepalive PINGs
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,8 @@ class ConnectionSettings:
     stream_window: int
     connection_window: int
     max_concurrent_rpcs: int | None
+    keepalive_seconds: float | None = None
+    keepalive_timeout_seconds: float = 20.0
 
 
 class ServerState:
@@ -106,6 +113,7 @@ class Http2Connection(asyncio.Protocol):
         self._last_stream = 0
         self._goaway_sent = False
         self._write_paused: asyncio.Future[None] | None = None
+        self._keepalive: asyncio.TimerHandle | None = None
 
     # asyncio.Protocol.
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -120,6 +128,7 @@ class Http2Connection(asyncio.Protocol):
         )
         if self._state.draining:
             self.goaway()
+        self._schedule_keepalive()
 
     def data_received(self, data: bytes) -> None:
         h2 = self._h2
@@ -142,6 +151,9 @@ class Http2Connection(asyncio.Protocol):
                     break
                 elif kind is zttp.RstStream:
                     self._on_reset(event)  # type: ignore[arg-type]
+                elif kind is zttp.Ping:
+                    if event.ack and event.data == _KEEPALIVE_DATA:  # type: ignore[union-attr]
+                        self._schedule_keepalive()
                 elif kind is zttp.GoAway:
                     self._peer_closed()
                 elif event is zttp.CONNECTION_CLOSED:
@@ -159,6 +171,8 @@ class Http2Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._state.connections.discard(self)
+        if self._keepalive is not None:
+            self._keepalive.cancel()
         for call in list(self._calls.values()):
             call.cancel(Ending.CLIENT_RESET)
         self._transport = None
@@ -235,6 +249,30 @@ class Http2Connection(asyncio.Protocol):
             call.cancel(Ending.SHUTDOWN)
         self.schedule_flush()
         self.loop.call_soon(self._close_when_flushed)
+
+    # Keepalive.
+    def _schedule_keepalive(self) -> None:
+        """Next PING after the keepalive interval (called at start and on each acknowledgement)."""
+        interval = self._state.settings.keepalive_seconds
+        if interval is None or self._transport is None:
+            return
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        self._keepalive = self.loop.call_later(interval, self._send_keepalive)
+
+    def _send_keepalive(self) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        self._flush()  # whole zttp frames first, then the PING
+        transport.write(_frame(_PING_FRAME, 0, 0, _KEEPALIVE_DATA))
+        timeout = self._state.settings.keepalive_timeout_seconds
+        self._keepalive = self.loop.call_later(timeout, self._keepalive_expired)
+
+    def _keepalive_expired(self) -> None:
+        logger.info("gRPC client %s did not answer a keepalive PING: closing", self.peer)
+        if self._transport is not None:
+            self._transport.abort()
 
     # Events.
     def _on_request(self, request: zttp.Request) -> None:

@@ -3,8 +3,10 @@ the handlers registered the grpcio way, with grpc.aio's shutdown contract.
 
 Settings taken from the gRPC channel arguments (``--grpc_channel_arguments``, after the
 message-size defaults): ``grpc.max_receive_message_length`` and ``grpc.max_send_message_length``
-(-1 = unlimited), ``grpc.http2.lookahead_bytes`` (the per-stream receive window). Other
-arguments are grpc core's and have no effect here (logged once).
+(-1 = unlimited), ``grpc.http2.lookahead_bytes`` (the per-stream receive window),
+``grpc.keepalive_time_ms`` / ``grpc.keepalive_timeout_ms`` (the server's PINGs; grpc's server
+defaults: every 2 hours, 20 s to answer). Other arguments are grpc core's and have no effect here
+(logged once).
 
 Shutdown (:meth:`ZttpServer.stop`): listeners close, every connection gets a graceful GOAWAY (new
 streams are refused, so clients retry elsewhere or fail UNAVAILABLE), in-flight calls get
@@ -42,6 +44,8 @@ _KNOWN_OPTIONS: Final = frozenset(
         "grpc.max_receive_message_length",
         "grpc.max_send_message_length",
         "grpc.http2.lookahead_bytes",
+        "grpc.keepalive_time_ms",
+        "grpc.keepalive_timeout_ms",
     }
 )
 
@@ -68,11 +72,15 @@ class ZttpServer:
             max_send=_size_limit(options, "grpc.max_send_message_length"),
         )
         window = int_option(options, "grpc.http2.lookahead_bytes", STREAM_WINDOW)
+        keepalive_ms = int_option(options, "grpc.keepalive_time_ms", 2 * 3600 * 1000)
+        keepalive_timeout_ms = int_option(options, "grpc.keepalive_timeout_ms", 20_000)
         settings = ConnectionSettings(
             call_limits=limits,
             stream_window=max(65_535, min(window, INT32_MAX)),
             connection_window=CONNECTION_WINDOW,
             max_concurrent_rpcs=max_concurrent_rpcs,
+            keepalive_seconds=keepalive_ms / 1000 if keepalive_ms > 0 else None,
+            keepalive_timeout_seconds=keepalive_timeout_ms / 1000,
         )
         self._registry = HandlerRegistry()
         self._state = ServerState(self._registry, settings)
