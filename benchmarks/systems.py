@@ -127,7 +127,7 @@ def _process(
 
 
 @contextlib.contextmanager
-def pyserving(model: Model, work: Path) -> Iterator[Running]:
+def pyserving(model: Model, work: Path, grpc_server: str = "grpcio") -> Iterator[Running]:
     rest, grpc_port = free_port(), free_port()
     params = work / "batching.txt"
     params.write_text(BATCHING)
@@ -140,10 +140,11 @@ def pyserving(model: Model, work: Path) -> Iterator[Running]:
         "--enable_batching",
         f"--batching_parameters_file={params}",
         "--grpc_max_threads=4096",  # TF's default (4 x CPUs) would cap concurrent RPCs at 8
+        f"--grpc_server={grpc_server}",
     ]
     url = f"http://127.0.0.1:{rest}/v1/models/{model.name}:predict"
     probe = _http_probe(url, model.tfs_body)
-    with _process(args, url, probe, work, f"pyserving-{model.name}") as process:
+    with _process(args, url, probe, work, f"pyserving-{grpc_server}-{model.name}") as process:
         yield Running(url, model.tfs_body, process, f"127.0.0.1:{grpc_port}")
 
 
