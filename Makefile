@@ -14,7 +14,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[tensorflow,dev]'
+	$(BIN)/pip install --quiet -e '.[tensorflow,dev,test-storage]'
 	# The real TF Serving client, used by the tests. It depends on the `tensorflow` package, which
 	# is the same module as `tensorflow-cpu`: install it without letting pip pull a second TensorFlow.
 	$(BIN)/pip install --quiet --no-deps 'tensorflow-serving-api>=2.16'

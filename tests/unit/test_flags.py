@@ -84,6 +84,7 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("request_log_max_bytes", Kind.INT64, 128 * 1024 * 1024),
     ("shutdown_grace_seconds", Kind.INT32, 30),
     ("shutdown_delay_seconds", Kind.INT32, 0),
+    ("model_cache_dir", Kind.STRING, ""),
 ]
 PY_TYPES = {Kind.INT32: int, Kind.INT64: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.STRING: str}
 

@@ -89,6 +89,7 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "request_log_max_bytes",
         "shutdown_grace_seconds",
         "shutdown_delay_seconds",
+        "model_cache_dir",
     }
 )
 
@@ -407,6 +408,14 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _EXTENSION + "On SIGTERM/SIGINT, first keep serving this long with readiness (/readyz, "
         "gRPC health) reporting not ready, so load balancers stop routing before the ports "
         "close.",
+    ),
+    Flag(
+        "model_cache_dir",
+        _S,
+        _EXTENSION + "Directory where versions of models on object storage (s3://, gs://) are "
+        "downloaded before they load; a version's copy is deleted when it is unloaded and reused "
+        "on restart while the store still lists the same objects. Empty: pyserving-model-cache "
+        "under the system temp dir.",
     ),
 )
 

@@ -102,6 +102,8 @@ class ServerOptions:
     shutdown_grace_seconds: int = 30
     #: On SIGTERM/SIGINT, how long to keep serving, unready, before the ports close.
     shutdown_delay_seconds: int = 0
+    #: Local copies of versions on object storage; "" = pyserving-model-cache in the temp dir.
+    model_cache_dir: str = ""
 
     # pyserving only, not a flag: (model name, absolute base path) pairs given to
     # ``pyserving serve`` with several paths. When non-empty it replaces model_name /

@@ -1,6 +1,6 @@
 """Reading a model's base path: version directory names and version directory fingerprints.
 
-Pure file-system helpers for :mod:`pyserving.lifecycle.source`; nothing here keeps state.
+Pure file-system helpers for :mod:`pyserving.storage.local`; nothing here keeps state.
 """
 
 from __future__ import annotations
