@@ -91,12 +91,9 @@ class FsspecStore:
     # -- listing ----------------------------------------------------------------------------------
 
     def _key(self, uri: str) -> str:
-        """``s3://bucket/a/b/`` -> ``bucket/a/b`` (fsspec's path)."""
+        """``s3://bucket/a/b/`` -> ``bucket/a/b``: the file system's own path for ``uri``."""
         parts = urlsplit(uri)
-        return f"{parts.netloc}{parts.path}".rstrip("/")
-
-    def _uri(self, key: str) -> str:
-        return f"{self.scheme}://{key}"
+        return str(self._fs._strip_protocol(f"{parts.netloc}{parts.path}".rstrip("/")))
 
     def list_versions(self, base_path: str, servable: str) -> Mapping[int, str]:
         with self._lock:
@@ -118,7 +115,7 @@ class FsspecStore:
             version = parse_version(name)
             if version is None:
                 continue
-            uri = self._uri(str(entry["name"]).rstrip("/"))
+            uri = f"{base_path.rstrip('/')}/{name}"
             if version in found:
                 logger.warning(
                     "Duplicate version directories detected for servable %s: %s and %s; using %s",
