@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 BACKOFF_MAX_SECONDS: Final = 60.0
 _DOWNLOAD_ATTEMPTS: Final = 3  # a version rewritten during each of these is reported as changing
+_MARKER_PROBES: Final = 3  # other versions asked for a marker before trusting model files
 _TAG_KEYS: Final = ("generation", "ETag", "etag", "md5Hash", "mtime", "LastModified")
 
 
@@ -87,6 +88,8 @@ class FsspecStore:
         self._lock = threading.Lock()
         self._backoff: dict[str, _Backoff] = {}
         self._marker_bases: set[str] = set()
+        self._listed: dict[str, dict[int, str]] = {}
+        """Each base path's versions at its last listing (for the marker probes)."""
 
     # -- listing ----------------------------------------------------------------------------------
 
@@ -108,6 +111,8 @@ class FsspecStore:
             if self._backoff.pop(base_path, None) is not None:
                 logger.info("Listing %s works again", base_path)
         found: dict[int, str] = {}
+        with self._lock:
+            self._listed[base_path.rstrip("/")] = found
         for entry in sorted(entries, key=lambda e: str(e["name"])):
             if entry.get("type") != "directory":
                 continue
@@ -172,15 +177,36 @@ class FsspecStore:
         if not isinstance(snapshot, Listing):
             return False
         top_level = {n for n in snapshot.names if "/" not in n}
-        base = version_path.rstrip("/").rsplit("/", 1)[0]
-        with self._lock:
-            if READY_MARKER in top_level and base not in self._marker_bases:
-                self._marker_bases.add(base)
-                logger.info(
-                    "%s uses %s markers: versions there load once marked", base, READY_MARKER
-                )
-            required = base in self._marker_bases
+        base, _, name = version_path.rstrip("/").rpartition("/")
+        if READY_MARKER in top_level:
+            self._note_markers(base)
+        required = self._uses_markers(base, name)
         return looks_complete(platform, top_level, markers_required=required)
+
+    def _uses_markers(self, base: str, version_name: str) -> bool:
+        """Whether ``base`` publishes with markers: known already, or one of its other newest
+        versions holds one (a few existence checks, made only while a version is pending)."""
+        with self._lock:
+            if base in self._marker_bases:
+                return True
+            others = self._listed.get(base, {})
+        newest = sorted(others, reverse=True)
+        for version in [v for v in newest if str(v) != version_name][:_MARKER_PROBES]:
+            try:
+                found = self._fs.exists(f"{self._key(others[version])}/{READY_MARKER}")
+            except Exception:
+                continue
+            if found:
+                self._note_markers(base)
+                return True
+        return False
+
+    def _note_markers(self, base: str) -> None:
+        with self._lock:
+            if base in self._marker_bases:
+                return
+            self._marker_bases.add(base)
+        logger.info("%s uses %s markers: a version there loads once it has one", base, READY_MARKER)
 
     # -- local copies -----------------------------------------------------------------------------
 

@@ -7,9 +7,10 @@ Object stores have no atomic directory rename, so a version is complete when
 * it holds the ready marker :data:`READY_MARKER` (an empty object named ``_READY``), which a
   publisher writes after every other object of the version.
 
-Once any version under a base path has carried a marker, the base path is taken to use markers:
-from then on a version there is complete only with its marker, whatever else it holds (versions
-already accepted are not re-checked, so a served version never disappears because of this).
+Once a version under a base path has a marker (its own, or one of the newest other versions'),
+the base path is taken to use markers: from then on a version there is complete only with its
+marker, whatever else it holds (versions already accepted are not re-checked, so a served version
+never disappears because of this).
 The source adds the other condition: the listing unchanged across two polls.
 
 The names are per platform, so this stays runtime-neutral: a platform not in the table accepts any

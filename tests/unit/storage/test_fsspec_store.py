@@ -106,6 +106,20 @@ def test_completeness_needs_the_model_file_or_the_marker(fs: Any, tmp_path: Path
     assert not store.is_complete("tensorflow", f"{BASE}/3", store.snapshot(f"{BASE}/3"))
 
 
+def test_a_marker_on_another_version_makes_markers_required(fs: Any, tmp_path: Path) -> None:
+    store = make_store(fs, tmp_path)
+    put(fs, 1, "saved_model.pb")
+    put(fs, 2, "saved_model.pb")
+    store.list_versions(BASE, "m")
+    assert store.is_complete("tensorflow", f"{BASE}/2", store.snapshot(f"{BASE}/2"))
+    put(fs, 1, "_READY", b"")  # the publisher starts writing markers
+    put(fs, 3, "saved_model.pb")
+    store.list_versions(BASE, "m")
+    assert not store.is_complete("tensorflow", f"{BASE}/3", store.snapshot(f"{BASE}/3"))
+    put(fs, 3, "_READY", b"")
+    assert store.is_complete("tensorflow", f"{BASE}/3", store.snapshot(f"{BASE}/3"))
+
+
 def test_materialize_downloads_then_reuses_then_refreshes(fs: Any, tmp_path: Path) -> None:
     observer = Observer()
     store = make_store(fs, tmp_path, observer)
