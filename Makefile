@@ -7,7 +7,7 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup protos check-protos lint typecheck unit demo clean bench
+.PHONY: run test setup protos check-protos lint typecheck unit demo clean bench test-storage-large
 
 setup: $(STAMP)
 
@@ -42,6 +42,11 @@ typecheck: $(STAMP)
 
 test: $(STAMP) check-protos lint typecheck
 	$(BIN)/pytest
+
+# A 200 MB version downloaded from moto's S3 with bounded memory (~1 min, 400 MB over loopback;
+# not part of `make test`).
+test-storage-large: $(STAMP)
+	PYSERVING_LARGE_STORAGE_TESTS=1 $(BIN)/pytest tests/integration/test_storage_large.py
 
 # `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
 # of `make test`). The peers live in their own venv: MLServer pins its own dependencies.
