@@ -350,7 +350,7 @@ def test_s3_access_denied_and_missing_credentials_are_clear_errors(
         server.stop()
 
 
-def test_gcs_model_serves_and_follows_new_and_deleted_versions(
+def test_gcs_models_from_a_config_file_and_the_admin_api(
     versions: Callable[[int], Path], tmp_path: Path
 ) -> None:
     with running(GcsEmulator()) as store:
@@ -358,15 +358,38 @@ def test_gcs_model_serves_and_follows_new_and_deleted_versions(
         fs = store.filesystem()
         fs.mkdir("gmodels")
         upload_dir(fs, versions(1), "gmodels/m/1")
+        upload_dir(fs, versions(2), "gmodels/other/2")
         cache = tmp_path / "cache"
-        with running_server(
-            server_args("gs://gmodels/m", cache), "/v1/models/m", env=store.env()
-        ) as server:
+        config = tmp_path / "models.config"
+        config.write_text(
+            'model_config_list { config { name: "m" base_path: "gs://gmodels/m" '
+            'model_platform: "tensorflow" } }\n'
+        )
+        args = [
+            "--port={grpc_port}",
+            "--rest_api_port={rest_port}",
+            f"--model_config_file={config}",
+            f"--model_cache_dir={cache}",
+            "--file_system_poll_wait_seconds=1",
+        ]
+        with running_server(args, "/v1/models/m", env=store.env()) as server:
             assert served_version(server) == 1
             with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
                 request = predict_request(MODEL, x=float_tensor([0.0], [1]))
                 reply = stubs(channel).predict.Predict(request, timeout=30)
                 assert list(reply.outputs["y"].float_val) == [1.0]
+            # The admin API takes a gs:// base path like any other (and writes it to the file).
+            added = httpx.put(
+                f"{server.base_url}/v1/admin/models/other",
+                json={"base_path": "gs://gmodels/other"},
+                timeout=120.0,
+            )
+            assert added.status_code == 201, added.text
+            other = httpx.post(f"{server.base_url}/v1/models/other:predict",
+                               json={"instances": [0.0]}, timeout=10.0)  # fmt: skip
+            assert other.json() == {"predictions": [2.0]}
+            assert "gs://gmodels/other" in config.read_text()
+            # New and deleted versions are followed as on a local disk.
             upload_dir(fs, versions(2), "gmodels/m/2")
             wait_for(lambda: served_version(server) == 2, "version 2 served", server)
             assert (cache / "gs" / "gmodels" / "m" / "2" / "saved_model.pb").is_file()
