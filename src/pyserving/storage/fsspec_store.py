@@ -12,9 +12,10 @@ bucket's type over gRPC first (an experimental feature), which with an emulator 
 gRPC port waits a minute per bucket.
 
 Listings bypass fsspec's listing cache (``use_listings_cache=False``): every poll must see the
-store as it is now. A base path that cannot be listed is retried with exponential backoff
+store as it is now. A base path whose store cannot be reached is retried with exponential backoff
 (:data:`BACKOFF_MAX_SECONDS`); meanwhile the previous error is reported without a request, and the
-versions already loaded keep serving (the source keeps its last aspired set).
+versions already loaded keep serving (the source keeps its last aspired set). Plain answers (no
+such prefix, access denied) are asked again at every poll, as for a local directory.
 """
 
 from __future__ import annotations
@@ -134,20 +135,23 @@ class FsspecStore:
         return found
 
     def _failed_listing(self, base_path: str, exc: BaseException) -> StorageError:
+        """``exc`` as a StorageError; when the store may be down (not a plain answer such as
+        "no such prefix" or "access denied", which polls keep asking about), back off."""
         error = storage_error(exc, base_path, self.scheme)
+        if isinstance(error, StorageNotFound | PermissionError):
+            return error
         with self._lock:
             previous = self._backoff.get(base_path)
             failures = 1 if previous is None else previous.failures + 1
             delay = min(BACKOFF_MAX_SECONDS, 2.0 ** (failures - 1))
             self._backoff[base_path] = _Backoff(failures, self._clock() + delay, error)
-        if not isinstance(error, StorageNotFound):
-            logger.warning(
-                "Listing %s failed (%d in a row); next attempt in %.0f s: %s",
-                base_path,
-                failures,
-                delay,
-                error,
-            )
+        logger.warning(
+            "Listing %s failed (%d in a row); next attempt in %.0f s: %s",
+            base_path,
+            failures,
+            delay,
+            error,
+        )
         return error
 
     def _listing(self, version_path: str) -> Listing:
@@ -158,7 +162,9 @@ class FsspecStore:
         for name, info in found.items():
             if info.get("type") == "directory" or str(name).endswith("/"):
                 continue
-            relative = str(name)[len(root) :].lstrip("/")
+            if not str(name).startswith(f"{root}/"):
+                continue  # (a store matching plain prefixes: ".../1" must not take ".../10")
+            relative = str(name)[len(root) + 1 :]
             if not relative:
                 continue
             tag = next((str(info[k]) for k in _TAG_KEYS if info.get(k) is not None), "")

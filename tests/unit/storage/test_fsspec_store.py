@@ -58,16 +58,11 @@ def test_versions_are_the_numbered_prefixes(fs: Any, tmp_path: Path) -> None:
     assert listing.names == {"saved_model.pb", "variables/variables.index"}
 
 
-def test_a_missing_base_path_is_not_found_and_backs_off(fs: Any, tmp_path: Path) -> None:
-    now = [0.0]
-    store = FsspecStore("s3", fs, VersionCache(str(tmp_path)), clock=lambda: now[0])
-    with pytest.raises(StorageNotFound):
+def test_a_missing_base_path_is_not_found_until_it_appears(fs: Any, tmp_path: Path) -> None:
+    store = make_store(fs, tmp_path)
+    with pytest.raises(StorageNotFound, match="check the bucket name"):
         store.list_versions("s3://bkt/none", "m")
-    put(fs, 1, "saved_model.pb")
-    fs.pipe("/bkt/none/1/saved_model.pb", b"x")
-    with pytest.raises(StorageNotFound):  # within the backoff: the last error, no request
-        store.list_versions("s3://bkt/none", "m")
-    now[0] = 1.5
+    fs.pipe("/bkt/none/1/saved_model.pb", b"x")  # asked again at once: no backoff
     assert store.list_versions("s3://bkt/none", "m") == {1: "s3://bkt/none/1"}
 
 
