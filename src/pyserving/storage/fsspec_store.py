@@ -103,7 +103,7 @@ class FsspecStore:
         with self._lock:
             backoff = self._backoff.get(base_path)
             if backoff is not None and self._clock() < backoff.retry_at:
-                raise backoff.error
+                raise type(backoff.error)(str(backoff.error))  # (fresh: no growing traceback)
         try:
             entries = self._fs.ls(self._key(base_path), detail=True)
         except Exception as exc:
@@ -112,8 +112,6 @@ class FsspecStore:
             if self._backoff.pop(base_path, None) is not None:
                 logger.info("Listing %s works again", base_path)
         found: dict[int, str] = {}
-        with self._lock:
-            self._listed[base_path.rstrip("/")] = found
         for entry in sorted(entries, key=lambda e: str(e["name"])):
             if entry.get("type") != "directory":
                 continue
@@ -132,6 +130,8 @@ class FsspecStore:
                 )
                 continue
             found[version] = uri
+        with self._lock:
+            self._listed[base_path.rstrip("/")] = found
         return found
 
     def _failed_listing(self, base_path: str, exc: BaseException) -> StorageError:
