@@ -92,6 +92,7 @@ class ServerCore:
             poll_wait_seconds=file_system_poll_wait_seconds,
             settle_seconds=version_settle_seconds,
             on_aspired=self._manager.set_aspired_versions,
+            is_complete=self._looks_complete,
             store=self.storage,
         )
         self._lock = threading.Lock()  # serialises start / reload_config / shutdown

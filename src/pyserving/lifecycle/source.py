@@ -92,7 +92,8 @@ class FileSystemSource:
         self._poll_wait = poll_wait_seconds
         self._settle = settle_seconds
         self._on_aspired = on_aspired
-        self._store: VersionStore = store or LocalStore(is_complete or (lambda _p, _d: True))
+        self._is_complete: CompletenessCheck = is_complete or (lambda _platform, _path: True)
+        self._store: VersionStore = store or LocalStore(self._is_complete)
         self._lock = threading.Lock()
         self._models: dict[str, ModelConfig] = {}
         self._scans: dict[str, _Scan] = {}
