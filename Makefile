@@ -7,14 +7,14 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz-http2 soak-grpc h2load
+.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz-http2 soak-grpc h2load test-storage-large
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[tensorflow,dev]'
+	$(BIN)/pip install --quiet -e '.[tensorflow,dev,test-storage]'
 	# The real TF Serving client, used by the tests. It depends on the `tensorflow` package, which
 	# is the same module as `tensorflow-cpu`: install it without letting pip pull a second TensorFlow.
 	$(BIN)/pip install --quiet --no-deps 'tensorflow-serving-api>=2.16'
@@ -53,6 +53,11 @@ setup-browser:
 # docs/img/console.png and docs/img/digits.png, from a real server of the demo models.
 screenshots: demo setup-browser
 	$(BIN)/python scripts/console_screenshots.py --models demo/models --out docs/img
+
+# A 200 MB version downloaded from moto's S3 with bounded memory (~1 min, 400 MB over loopback;
+# not part of `make test`).
+test-storage-large: $(STAMP)
+	PYSERVING_LARGE_STORAGE_TESTS=1 $(BIN)/pytest tests/integration/test_storage_large.py
 
 # `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
 # of `make test`). The peers live in their own venv: MLServer pins its own dependencies.

@@ -86,6 +86,7 @@ def build_core(
         load_retry_interval_micros=options.load_retry_interval_micros,
         num_load_threads=options.num_load_threads,
         num_unload_threads=options.num_unload_threads,
+        model_cache_dir=options.model_cache_dir,
         allow_version_labels_for_unavailable_models=(
             options.allow_version_labels_for_unavailable_models
         ),

@@ -86,6 +86,7 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("shutdown_grace_seconds", Kind.INT32, 30),
     ("shutdown_delay_seconds", Kind.INT32, 0),
     ("grpc_server", Kind.STRING, "grpcio"),
+    ("model_cache_dir", Kind.STRING, ""),
 ]
 PY_TYPES = {Kind.INT32: int, Kind.INT64: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.STRING: str}
 

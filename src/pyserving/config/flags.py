@@ -91,6 +91,7 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "shutdown_grace_seconds",
         "shutdown_delay_seconds",
         "grpc_server",
+        "model_cache_dir",
     }
 )
 
@@ -421,6 +422,14 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _S,
         _EXTENSION + 'The gRPC server stack: "zttp" (pyserving\'s own HTTP/2 gRPC server on the '
         'zttp protocol library, in the REST server\'s event loop) or "grpcio" (grpc.aio).',
+    ),
+    Flag(
+        "model_cache_dir",
+        _S,
+        _EXTENSION + "Directory where versions of models on object storage (s3://, gs://) are "
+        "downloaded before they load; a version's copy is deleted when it is unloaded and reused "
+        "on restart while the store still lists the same objects. Empty: pyserving-model-cache "
+        "under the system temp dir.",
     ),
 )
 

@@ -136,7 +136,9 @@ def _inline(pairs: Sequence[tuple[str, str]]) -> model_server_config_pb2.ModelSe
     config = model_server_config_pb2.ModelServerConfig()
     entries = config.model_config_list.config
     for name, path in pairs:
-        entries.add(name=name, base_path=os.path.abspath(path), model_platform="tensorflow")
+        # A URI (s3://, gs://) names an object store: it has no local meaning to resolve.
+        base_path = path if "://" in path else os.path.abspath(path)
+        entries.add(name=name, base_path=base_path, model_platform="tensorflow")
     return config
 
 

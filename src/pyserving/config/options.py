@@ -110,6 +110,8 @@ class ServerOptions:
     shutdown_delay_seconds: int = 0
     #: The gRPC server stack (one of :data:`GRPC_SERVERS`).
     grpc_server: str = "grpcio"
+    #: Local copies of versions on object storage; "" = pyserving-model-cache in the temp dir.
+    model_cache_dir: str = ""
 
     # pyserving only, not a flag: (model name, absolute base path) pairs given to
     # ``pyserving serve`` with several paths. When non-empty it replaces model_name /
