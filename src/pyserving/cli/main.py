@@ -134,6 +134,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         batching_defaults="serve",
         log_format=args.log_format,
         access_log=args.access_log,
+        default_platform="auto",
     )
     if args.model_config_file:
         return dataclasses.replace(options, model_config_file=_absolute(args.model_config_file))

@@ -89,6 +89,10 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "request_log_max_bytes",
         "shutdown_grace_seconds",
         "shutdown_delay_seconds",
+        "onnx_intra_op_threads",
+        "onnx_inter_op_threads",
+        "onnx_graph_optimization_level",
+        "onnx_allow_spinning",
     }
 )
 
@@ -408,6 +412,28 @@ FLAGS: Final[tuple[Flag, ...]] = (
         "gRPC health) reporting not ready, so load balancers stop routing before the ports "
         "close.",
     ),
+    Flag(
+        "onnx_intra_op_threads",
+        _I32,
+        _EXTENSION + "Threads one ONNX Runtime operator may use; 0 lets ONNX Runtime choose.",
+    ),
+    Flag(
+        "onnx_inter_op_threads",
+        _I32,
+        _EXTENSION + "If > 0, ONNX Runtime runs independent operators in parallel on this many "
+        "threads; 0 runs them one after another.",
+    ),
+    Flag(
+        "onnx_graph_optimization_level",
+        _S,
+        _EXTENSION + 'ONNX Runtime graph optimizations: "disable", "basic", "extended" or "all".',
+    ),
+    Flag(
+        "onnx_allow_spinning",
+        _B,
+        _EXTENSION + "ONNX Runtime intra-op threads busy-wait for work (lower latency for big "
+        "graphs, at the cost of CPU other work could use).",
+    ),
 )
 
 FLAGS_BY_NAME: Final[dict[str, Flag]] = {flag.name: flag for flag in FLAGS}
@@ -586,6 +612,14 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument("--shutdown_grace_seconds must not be negative.")
     if options.shutdown_delay_seconds < 0:
         raise invalid_argument("--shutdown_delay_seconds must not be negative.")
+    if options.onnx_intra_op_threads < 0 or options.onnx_inter_op_threads < 0:
+        raise invalid_argument("--onnx_intra_op_threads and --onnx_inter_op_threads must be >= 0.")
+    levels = ("disable", "basic", "extended", "all")
+    if options.onnx_graph_optimization_level not in levels:
+        raise invalid_argument(
+            f"--onnx_graph_optimization_level must be one of {', '.join(levels)}, "
+            f'not "{options.onnx_graph_optimization_level}"'
+        )
 
 
 def unsupported_flags_in_use(parsed: ParsedFlags) -> list[str]:
