@@ -84,6 +84,9 @@ class OnnxRuntime(Runtime):
 
 def _session_options(settings: OnnxLoadOptions) -> ort.SessionOptions:
     result = ort.SessionOptions()
+    # Failures reach the client (and the load log) as errors already: onnxruntime's own log lines
+    # for them (a bad request's shape, an expired deadline) would only repeat them on stderr.
+    result.log_severity_level = 4
     result.graph_optimization_level = _LEVELS[settings.graph_optimization_level]
     if settings.intra_op_threads > 0:
         result.intra_op_num_threads = settings.intra_op_threads
