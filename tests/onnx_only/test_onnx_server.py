@@ -192,9 +192,11 @@ def test_grpc_predict_and_metadata(served: ServerProcess) -> None:
             out = response.outputs[f"out_{name}"]
             assert out.dtype == _tensor_proto(np.array([1], dtype=dtype)).dtype, name
             assert [d.size for d in out.tensor_shape.dim] == [3], name
-        request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
-        request.model_spec.name = "strings"
-        metadata = stub.GetModelMetadata(request, timeout=30)
+        meta_request = get_model_metadata_pb2.GetModelMetadataRequest(
+            metadata_field=["signature_def"]
+        )
+        meta_request.model_spec.name = "strings"
+        metadata = stub.GetModelMetadata(meta_request, timeout=30)
         signature_map = get_model_metadata_pb2.SignatureDefMap()
         metadata.metadata["signature_def"].Unpack(signature_map)
         inputs = signature_map.signature_def["serving_default"].inputs

@@ -57,7 +57,7 @@ def test_signature_is_built_from_the_graph(runtime: OnnxRuntime, tmp_path: Path)
     sig_def = signature_def_map(model.signatures).signature_def["serving_default"]
     assert sig_def.method_name == PREDICT_METHOD
     assert sig_def.inputs["x"].name == "x"
-    assert sig_def.inputs["x"].dtype == DataType.DT_FLOAT
+    assert int(sig_def.inputs["x"].dtype) == int(DataType.DT_FLOAT)
     assert [d.size for d in sig_def.inputs["x"].tensor_shape.dim] == [-1, 3]
 
 
