@@ -212,3 +212,17 @@ def slow(size: int = 256) -> onnx.ModelProto:
     ]
     n = helper.make_tensor_value_info("n", TensorProto.INT64, [])
     return _model(helper.make_graph(nodes, "slow", [n], [_float("y", [])], init))
+
+
+def versioned(version: int) -> onnx.ModelProto:
+    """``y = x + version`` on ``x`` float [batch]: the ONNX twin of
+    ``tests.integration.versioned_model`` (each answer to ``x = 0`` names its version)."""
+    offset = numpy_helper.from_array(np.array(float(version), np.float32), "offset")
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "offset"], ["y"])],
+        f"versioned_{version}",
+        [_float("x", ["batch"])],
+        [_float("y", ["batch"])],
+        [offset],
+    )
+    return _model(graph)
