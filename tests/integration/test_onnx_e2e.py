@@ -43,6 +43,10 @@ def _wait(base_url: str, model: str, check: Callable[[dict[int, str]], bool]) ->
     raise AssertionError(f"{model}: {_state(base_url, model)}")
 
 
+def _has(version: int, state: str) -> Callable[[dict[int, str]], bool]:
+    return lambda states: states.get(version) == state
+
+
 def _publish_onnx(base: Path, version: int) -> None:
     onnx_models.write_version(base, version, onnx_models.versioned(version))
 
@@ -106,8 +110,8 @@ def test_hot_swap_between_onnx_and_savedmodel_under_load(tmp_path: Path) -> None
                     _publish_onnx(base, version)
                 else:
                     publish(base, version)
-                _wait(server.base_url, "swap", lambda s, v=version: s.get(v) == "AVAILABLE")
-                _wait(server.base_url, "swap", lambda s, v=version: s.get(v - 1) == "END")
+                _wait(server.base_url, "swap", _has(version, "AVAILABLE"))
+                _wait(server.base_url, "swap", _has(version - 1, "END"))
                 time.sleep(1.0)  # some traffic on the new version alone
         finally:
             stop.set()
