@@ -4,7 +4,8 @@ Each version has one signature, ``serving_default``, built from the graph: one i
 input and one output per graph output, keyed (and named) by the graph's own names, with their
 types and shapes (symbolic dimensions, such as a dynamic batch, are -1). Graph outputs that are not
 tensors (the sequences and maps some converters add) are left out of the signature; an input of a
-type pyserving cannot feed fails the load with INVALID_ARGUMENT.
+type pyserving cannot feed fails the load with INVALID_ARGUMENT. Inputs and outputs are sorted by
+name, as in TensorFlow signatures.
 """
 
 from __future__ import annotations
@@ -130,8 +131,12 @@ def _signature(
             + ", ".join(f"{a.name} {a.type}" for a in session.get_outputs())
             + ")"
         )
+    # Sorted by name, as TensorFlow signatures are: answers list outputs in the same order.
     signature = Signature(
-        key=DEFAULT_SERVING_SIGNATURE, method_name=PREDICT_METHOD, inputs=inputs, outputs=outputs
+        key=DEFAULT_SERVING_SIGNATURE,
+        method_name=PREDICT_METHOD,
+        inputs=dict(sorted(inputs.items())),
+        outputs=dict(sorted(outputs.items())),
     )
     return signature, _strings(inputs), _strings(outputs)
 
