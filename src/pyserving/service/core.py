@@ -17,7 +17,12 @@ from pyserving.errors import Code, ServingError
 from pyserving.lifecycle.state import VersionStatus
 from pyserving.service import examples
 from pyserving.service.execution import Lease, ModelRunner
-from pyserving.service.multi_inference import InferenceTask, plan_multi_inference, task_outputs
+from pyserving.service.multi_inference import (
+    InferenceTask,
+    feeds_for,
+    plan_multi_inference,
+    task_outputs,
+)
 from pyserving.service.predict import find_predict_signature, plan_predict
 from pyserving.service.types import (
     ClassifyResult,
@@ -151,7 +156,7 @@ class ServingService:
             raise
         version = handle.version
         outputs = await self._runner.run(
-            handle, {plan.input_name: tensor}, plan.fetch_names, timeout_ms
+            handle, feeds_for(plan, tensor), plan.fetch_names, timeout_ms
         )
         results: list[InferenceResult] = []
         for task, task_plan in zip(tasks, plan.tasks, strict=True):

@@ -22,7 +22,12 @@ from pyserving.protos import (
 )
 from pyserving.runtimes.base import Model
 from pyserving.service import examples
-from pyserving.service.multi_inference import InferenceTask, plan_multi_inference, task_outputs
+from pyserving.service.multi_inference import (
+    InferenceTask,
+    feeds_for,
+    plan_multi_inference,
+    task_outputs,
+)
 from pyserving.service.predict import find_predict_signature, plan_predict
 from pyserving.service.types import ModelSpec
 from pyserving.signature import CLASSIFY_METHOD
@@ -84,7 +89,7 @@ def _multi_inference(model: Model, request: inference_pb2.MultiInferenceRequest)
     ]
     plan = plan_multi_inference(tasks, model.signatures)
     tensor = examples.example_tensor(example_input(request.input))
-    outputs = model.run({plan.input_name: tensor}, plan.fetch_names)
+    outputs = model.run(feeds_for(plan, tensor), plan.fetch_names)
     for task in plan.tasks:
         mine = task_outputs(task, plan.fetch_names, outputs)
         if task.method_name == CLASSIFY_METHOD:
