@@ -196,9 +196,12 @@ async def _serve(
             from pyserving.api.grpc.admin_service import admin_service
             from pyserving.api.grpc.server import GrpcServer
 
-            grpc_server = GrpcServer(
-                service, controller, options, extra_services=[admin_service(controller)]
-            )
+            extra_services = [admin_service(controller)]
+            if options.enable_profiler:
+                from pyserving.api.grpc.profiler_service import profiler_service
+
+                extra_services.append(profiler_service())
+            grpc_server = GrpcServer(service, controller, options, extra_services=extra_services)
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
             app = RestApp(

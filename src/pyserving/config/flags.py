@@ -81,6 +81,7 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "allow_version_labels_for_unavailable_models",
         "enable_model_warmup",
         "num_request_iterations_for_warmup",
+        "enable_profiler",
         # pyserving extensions
         "rest_api_max_body_bytes",
         "log_format",

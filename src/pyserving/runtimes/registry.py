@@ -101,3 +101,9 @@ def load_options(options: ServerOptions) -> LoadOptions:
             build = cast(Callable[["ServerOptions"], object], _resolve(entry.options))
             built[platform] = build(options)
     return LoadOptions(built)
+
+
+def is_loaded(platform: str) -> bool:
+    """Whether ``platform``'s runtime (and so its framework) has been loaded in this process."""
+    with _lock:
+        return platform in _loaded
