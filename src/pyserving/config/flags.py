@@ -82,6 +82,9 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "enable_model_warmup",
         "num_request_iterations_for_warmup",
         "enable_profiler",
+        "prefer_tflite_model",
+        "num_tflite_pools",
+        "num_tflite_interpreters_per_pool",
         # pyserving extensions
         "rest_api_max_body_bytes",
         "log_format",

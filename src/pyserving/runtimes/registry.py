@@ -39,7 +39,7 @@ AUTO_PLATFORM: Final = "auto"
 
 RUNTIMES: Final[dict[str, RuntimeEntry]] = {
     "tensorflow": RuntimeEntry(
-        "pyserving.runtimes.tensorflow:TensorFlowRuntime",
+        "pyserving.runtimes.tensorflow.platform:TensorFlowPlatform",
         extra="tensorflow",
         options="pyserving.runtimes.tensorflow.options:from_server_options",
         model_files=("saved_model.pb", "saved_model.pbtxt"),
@@ -50,13 +50,19 @@ RUNTIMES: Final[dict[str, RuntimeEntry]] = {
         options="pyserving.runtimes.onnx.options:from_server_options",
         model_files=("model.onnx",),
     ),
+    "tflite": RuntimeEntry(
+        "pyserving.runtimes.tflite.runtime:TfliteRuntime",
+        extra="tflite",
+        options="pyserving.runtimes.tflite.options:from_server_options",
+        model_files=("model.tflite",),
+    ),
     AUTO_PLATFORM: RuntimeEntry("pyserving.runtimes.detect:DetectingRuntime"),
     "fake": RuntimeEntry("pyserving.runtimes.fake:FakeRuntime"),
 }
 
 # The order in which the auto platform asks runtimes whether a directory holds their model: a
 # directory with both a SavedModel and a model.onnx is TensorFlow's (TF Serving's platform).
-DETECTION_ORDER: Final = ("tensorflow", "onnx")
+DETECTION_ORDER: Final = ("tensorflow", "onnx", "tflite")
 
 _lock = threading.Lock()
 _loaded: dict[str, Runtime] = {}

@@ -35,6 +35,7 @@ from pyserving.runtimes.tensorflow import (  # noqa: E402
     TensorFlowRuntime,
 )
 from pyserving.runtimes.tensorflow.options import TensorFlowLoadOptions  # noqa: E402
+from pyserving.runtimes.tensorflow.platform import TensorFlowPlatform  # noqa: E402
 from pyserving.runtimes.tensorflow.session_config import session_config, thread_pools  # noqa: E402
 from pyserving.runtimes.tensorflow.signatures import data_type  # noqa: E402
 from pyserving.signature import PREDICT_METHOD  # noqa: E402
@@ -138,7 +139,9 @@ def test_runtime_and_model_satisfy_the_interfaces(half_plus_two: TensorFlowModel
 
 
 def test_registry_returns_the_tensorflow_runtime() -> None:
-    assert isinstance(get_runtime("tensorflow"), TensorFlowRuntime)
+    platform = get_runtime("tensorflow")
+    assert isinstance(platform, TensorFlowPlatform)
+    assert isinstance(platform.saved_model_runtime(), TensorFlowRuntime)
 
 
 def test_half_plus_two_signatures(half_plus_two: TensorFlowModel) -> None:

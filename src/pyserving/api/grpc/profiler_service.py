@@ -4,14 +4,15 @@ TensorBoard's "capture profile" record a trace of the TensorFlow runtime while i
 
 ``Profile`` traces for ``duration_ms`` in a worker thread and writes the XSpace under
 ``repository_root/session_id/`` (or returns it, with ``emit_xspace``), as TF's own service does.
-Only TensorFlow is traced: in a server that has loaded no TensorFlow model it answers
-FAILED_PRECONDITION and imports nothing. ``Terminate`` ends a running trace early; ``Monitor`` is
-UNIMPLEMENTED.
+Only TensorFlow is traced: in a server that has not imported TensorFlow (no TensorFlow model
+loaded) it answers FAILED_PRECONDITION and imports nothing. ``Terminate`` ends a running trace
+early; ``Monitor`` is UNIMPLEMENTED.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable
 
@@ -20,7 +21,6 @@ import grpc
 from pyserving.api.grpc.errors import Context, rpc
 from pyserving.errors import Code, ServingError, failed_precondition, invalid_argument
 from pyserving.protos import profiler_service_pb2, profiler_service_pb2_grpc
-from pyserving.runtimes.registry import is_loaded
 
 MAX_DURATION_MS = 10 * 60 * 1000
 """Longest trace one request may ask for (traces grow with their duration)."""
@@ -35,7 +35,7 @@ class ProfilerServicer(profiler_service_pb2_grpc.ProfilerServiceServicer):
     async def Profile(
         self, request: profiler_service_pb2.ProfileRequest, context: Context
     ) -> profiler_service_pb2.ProfileResponse:
-        if not is_loaded("tensorflow"):
+        if "tensorflow" not in sys.modules:
             raise failed_precondition(
                 "No TensorFlow model has been loaded in this server, and the profiler traces "
                 "TensorFlow only: serve a model with platform tensorflow to profile it"
