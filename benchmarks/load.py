@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PREDICT = "/tensorflow.serving.PredictionService/Predict"
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 _LUA = """wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+{headers}
 local file = io.open("{path}", "rb")
 wrk.body = file:read("*all")
 file:close()
@@ -28,9 +29,12 @@ class Point:
     errors: int = 0
 
 
-def lua_script(body_file: Path) -> Path:
+def lua_script(body_file: Path, headers: dict[str, str] | None = None) -> Path:
+    """A wrk script POSTing ``body_file`` with ``headers`` (default: JSON content type)."""
+    headers = headers or {"Content-Type": "application/json"}
+    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
     script = body_file.with_suffix(".lua")
-    script.write_text(_LUA.replace("{path}", str(body_file)))
+    script.write_text(_LUA.replace("{headers}", lines).replace("{path}", str(body_file)))
     return script
 
 
@@ -64,7 +68,14 @@ def _percentile(out: str, which: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def grpc(target: str, request_file: Path, concurrency: int, seconds: float, warmup: float) -> Point:
+def grpc(
+    target: str,
+    request_file: Path,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    method: str = PREDICT,
+) -> Point:
     args = [
         sys.executable,
         str(HERE / "grpc_load.py"),
@@ -73,6 +84,7 @@ def grpc(target: str, request_file: Path, concurrency: int, seconds: float, warm
         str(concurrency),
         str(seconds),
         str(warmup),
+        method,
     ]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     data = json.loads(out.strip().splitlines()[-1])

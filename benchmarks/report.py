@@ -14,6 +14,9 @@ END = "<!-- bench:end -->"
 SYSTEMS = [
     "pyserving REST",
     "pyserving gRPC",
+    "pyserving V2 REST",
+    "pyserving V2 binary REST",
+    "pyserving V2 gRPC",
     "FastAPI+TF REST",
     "MLServer REST",
     "ASGI ceiling REST",
@@ -71,6 +74,26 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     _met(ratio >= need),
                 )
             )
+        if "pyserving V2 REST" in results["half_plus_two"]:
+            v2 = _point(results, "half_plus_two", "pyserving V2 REST", 32)["rps"]
+            share = v2 / ours
+            rows.append(
+                (
+                    "half_plus_two V2 REST c=32 / TF Serving REST",
+                    "≥ 90%",
+                    f"{share:.0%}",
+                    _met(share >= 0.9),
+                )
+            )
+            ratio = v2 / _point(results, "half_plus_two", "MLServer REST", 32)["rps"]
+            rows.append(
+                (
+                    "half_plus_two V2 REST c=32 vs MLServer REST (V2)",
+                    "≥ 10x",
+                    f"{ratio:.1f}x",
+                    _met(ratio >= 10),
+                )
+            )
         share = ours / _point(results, "half_plus_two", "ASGI ceiling REST", 32)["rps"]
         target = "half_plus_two REST c=32 / bare ASGI ceiling"
         rows.append((target, "≥ 40%", f"{share:.0%}", _met(share >= 0.4)))
@@ -91,6 +114,19 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     "info" if ceiling else _met(over <= 0.3),
                 )
             )
+    if "mlp" in results and "pyserving V2 binary REST" in results["mlp"]:
+        entry = results["mlp"]
+        best_json = max(p["rps"] for p in entry["pyserving V2 REST"].values())
+        best_binary = max(p["rps"] for p in entry["pyserving V2 binary REST"].values())
+        ratio = best_binary / best_json
+        rows.append(
+            (
+                "mlp (784 floats) V2 REST: binary / JSON best req/s",
+                "≥ 1.5x",
+                f"{ratio:.1f}x",
+                _met(ratio >= 1.5),
+            )
+        )
     for model in (m for m in MODELS if m != "half_plus_two" and m in results):
         entry = results[model]
         limit = entry["in_process"]["rows_per_s"]

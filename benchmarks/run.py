@@ -27,7 +27,7 @@ import load
 import report
 import systems
 
-from pyserving.protos import predict_pb2, types_pb2
+from pyserving.protos import grpc_predict_v2_pb2, predict_pb2, types_pb2
 
 ROOT = systems.ROOT
 WORK = ROOT / ".bench"
@@ -78,7 +78,20 @@ def write_requests(name: str, base: Path, version: str, x: np.ndarray) -> system
     proto.tensor_content = np.asarray(values, np.float32).tobytes()
     grpc_file = folder / f"{name}.pb"
     grpc_file.write_bytes(request.SerializeToString())
-    return systems.Model(name, base, base / version, tfs, v2, grpc_file, x.shape[0])
+    raw = np.asarray(values, np.float32).tobytes()
+    binary_tensor = {**tensor, "parameters": {"binary_data_size": len(raw)}}
+    del binary_tensor["data"]
+    header = json.dumps({"inputs": [binary_tensor]}).encode()
+    v2_binary = folder / f"{name}.v2.bin"
+    v2_binary.write_bytes(header + raw)
+    infer = grpc_predict_v2_pb2.ModelInferRequest(model_name=name)
+    infer.inputs.add(name="x", datatype="FP32", shape=x.shape)
+    infer.raw_input_contents.append(raw)
+    v2_grpc = folder / f"{name}.v2.pb"
+    v2_grpc.write_bytes(infer.SerializeToString())
+    return systems.Model(
+        name, base, base / version, tfs, v2, grpc_file, x.shape[0], v2_binary, len(header), v2_grpc
+    )
 
 
 def prepare(name: str) -> systems.Model:
@@ -127,12 +140,19 @@ def in_process(model: systems.Model) -> dict[str, float]:
     return result
 
 
-def measure(run: systems.Running, rest_script: Path, grpc: bool) -> dict[str, dict[str, float]]:
+V2_INFER = "/inference.GRPCInferenceService/ModelInfer"
+
+
+def measure(
+    run: systems.Running, rest_script: Path, grpc: bool, method: str = ""
+) -> dict[str, dict[str, float]]:
     points: dict[str, dict[str, float]] = {}
     for concurrency in CONCURRENCY:
         if grpc:
             assert run.grpc_target is not None
-            point = load.grpc(run.grpc_target, run.body, concurrency, SECONDS, WARMUP_S)
+            point = load.grpc(
+                run.grpc_target, run.body, concurrency, SECONDS, WARMUP_S, method or load.PREDICT
+            )
         else:
             load.wrk(run.url, rest_script, concurrency, WARMUP_S)
             point = load.wrk(run.url, rest_script, concurrency, SECONDS)
@@ -143,6 +163,26 @@ def measure(run: systems.Running, rest_script: Path, grpc: bool) -> dict[str, di
             flush=True,
         )
     return points
+
+
+def measure_v2(model: systems.Model, run: systems.Running) -> dict[str, object]:
+    """pyserving's Open Inference Protocol rows: REST JSON, REST binary extension, gRPC."""
+    url = run.url.rpartition("/v1/")[0] + f"/v2/models/{model.name}/infer"
+    v2_run = systems.Running(url, model.v2_body, run.process, run.grpc_target)
+    binary_headers = {
+        "Content-Type": "application/octet-stream",
+        "Inference-Header-Content-Length": str(model.v2_header_length),
+    }
+    rows: dict[str, object] = {}
+    print("  pyserving V2 (REST JSON)", flush=True)
+    rows["pyserving V2 REST"] = measure(v2_run, load.lua_script(model.v2_body), grpc=False)
+    print("  pyserving V2 (REST binary)", flush=True)
+    script = load.lua_script(model.v2_binary, binary_headers)
+    rows["pyserving V2 binary REST"] = measure(v2_run, script, grpc=False)
+    print("  pyserving V2 (gRPC)", flush=True)
+    grpc_run = systems.Running(url, model.v2_grpc_request, run.process, run.grpc_target)
+    rows["pyserving V2 gRPC"] = measure(grpc_run, script, grpc=True, method=V2_INFER)
+    return rows
 
 
 def main() -> None:
@@ -170,6 +210,7 @@ def main() -> None:
                         script,
                         grpc=True,
                     )
+                    entry.update(measure_v2(model, run))
         if not onnx_model:
             print("  gRPC ceiling", flush=True)
             with systems.grpc_ceiling(model, WORK) as run:

@@ -41,6 +41,9 @@ class Model:
     v2_body: Path  # MLServer's V2 inference request
     grpc_request: Path  # serialized PredictRequest
     rows_per_request: int
+    v2_binary: Path  # the V2 request in Triton's binary tensor data extension
+    v2_header_length: int  # its JSON header's length (Inference-Header-Content-Length)
+    v2_grpc_request: Path  # serialized inference.ModelInferRequest (raw_input_contents)
 
 
 @dataclass

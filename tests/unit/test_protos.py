@@ -88,6 +88,8 @@ OURS_ONLY_FILES = {
     # fields, preserved on the wire).
     "tsl/profiler/protobuf/profiler_service.proto",
     "tsl/profiler/protobuf/profiler_options.proto",
+    # The Open Inference Protocol: compared with Triton's client protos in test_v2_proto.py.
+    "inference/grpc_predict_v2.proto",
 }
 # Fields of TF-internal messages we never inspect, declared as `bytes` on purpose: a message and
 # a bytes field share the length-delimited wire type, so the binary format is unchanged.

@@ -31,7 +31,9 @@ from pyserving.errors import Code
 from pyserving.observability.metrics import registry as m
 
 CURRENT_API: Final[ContextVar[str]] = ContextVar("pyserving_current_api", default="")
-INFERENCE_RPCS: Final = frozenset({"Predict", "Classify", "Regress", "MultiInference"})
+INFERENCE_RPCS: Final = frozenset(
+    {"Predict", "Classify", "Regress", "MultiInference", "ModelInfer"}
+)
 MAX_MODEL_LABELS: Final = 1000
 OTHER_MODEL: Final = "__other__"
 
@@ -99,10 +101,14 @@ class RequestObserver:
 
 
 def _model_of(request: object) -> str:
-    """The model a TF Serving request addresses (MultiInference: its first task's)."""
+    """The model a request addresses: a TF Serving request's ``model_spec`` (MultiInference: its
+    first task's), a V2 request's ``model_name``."""
     spec = getattr(request, "model_spec", None)
     if spec is not None:
         return str(spec.name)
+    name = getattr(request, "model_name", None)
+    if name is not None:
+        return str(name)
     tasks = getattr(request, "tasks", None)
     if tasks:
         return str(tasks[0].model_spec.name)
