@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -164,3 +165,45 @@ def test_a_directory_with_both_formats_follows_the_configured_platform(
             assert signature.method_name == "tensorflow/serving/predict"
             assert signature.inputs["x"].dtype == tf.float32.as_datatype_enum
             assert [d.size for d in signature.outputs["y"].tensor_shape.dim] == [-1]
+
+
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+def test_tritonclient_on_onnx_models(tmp_path: Path, transport: str) -> None:
+    import tritonclient.grpc as triton_grpc
+    import tritonclient.http as triton_http
+
+    onnx_models.write_version(tmp_path / "linear", 1, onnx_models.linear())
+    onnx_models.write_version(tmp_path / "strings", 1, onnx_models.strings())
+    args = [
+        "serve",
+        "--port={grpc_port}",
+        "--rest-port={rest_port}",
+        str(tmp_path / "linear"),
+        str(tmp_path / "strings"),
+    ]
+    with running_server(args, "/v1/models/linear", program="pyserving") as server:
+        _wait(server.base_url, "strings", _has(1, "AVAILABLE"))
+        module: Any = triton_http if transport == "http" else triton_grpc
+        port = server.rest_port if transport == "http" else server.grpc_port
+        client = module.InferenceServerClient(f"127.0.0.1:{port}")
+        try:
+            assert client.is_model_ready("linear")
+            metadata = client.get_model_metadata("linear")
+            if transport == "grpc":
+                metadata = {
+                    "inputs": [{"name": t.name, "shape": list(t.shape)} for t in metadata.inputs]
+                }
+            assert [(t["name"], list(t["shape"])) for t in metadata["inputs"]] == [("x", [-1, 3])]
+            x = np.array([[1.0, 2.0, 3.0], [0.0, 1.0, 0.0]], np.float32)
+            tensor = module.InferInput("x", list(x.shape), "FP32")
+            tensor.set_data_from_numpy(x)
+            result = client.infer("linear", [tensor])
+            expected = x @ onnx_models.LINEAR_W + onnx_models.LINEAR_B
+            np.testing.assert_allclose(result.as_numpy("y"), expected, rtol=1e-6)
+            text = np.array([b"ab", b"Cd"], dtype=object)
+            tensor = module.InferInput("text", [2], "BYTES")
+            tensor.set_data_from_numpy(text)
+            result = client.infer("strings", [tensor])
+            assert result.as_numpy("upper").tolist() == [b"AB", b"CD"]
+        finally:
+            client.close()

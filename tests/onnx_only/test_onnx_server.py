@@ -328,3 +328,44 @@ def test_half_written_version_is_never_loaded(polled: tuple[ServerProcess, Path]
     assert _versions(server, "m")[2] == ("AVAILABLE", "")
     assert _predict(server, "m", {"instances": [2.0]}).json() == {"predictions": [4.0]}
     assert answers and set(answers) == {200}
+
+
+# -- the Open Inference Protocol (V2) -------------------------------------------------------------
+
+
+def test_v2_rest_metadata_and_infer(served: ServerProcess) -> None:
+    base = f"{served.base_url}/v2/models"
+    metadata = httpx.get(f"{base}/linear", timeout=10).json()
+    assert metadata["platform"] == "onnx" or metadata["name"] == "linear", metadata
+    assert metadata["inputs"] == [{"name": "x", "datatype": "FP32", "shape": [-1, 3]}]
+    assert metadata["outputs"] == [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}]
+    body = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}
+    response = httpx.post(f"{base}/linear/infer", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    (output,) = response.json()["outputs"]
+    expected = np.array([[1, 2, 3]], np.float32) @ onnx_models.LINEAR_W + onnx_models.LINEAR_B
+    assert output["name"] == "y" and output["shape"] == [1, 2]
+    np.testing.assert_allclose(output["data"], expected.ravel(), rtol=1e-6)
+    body = {"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": ["ab", "c"]}]}
+    response = httpx.post(f"{base}/strings/infer", json=body, timeout=30)
+    outputs = {o["name"]: o["data"] for o in response.json()["outputs"]}
+    assert outputs == {"echo": ["ab", "c"], "upper": ["AB", "C"]}
+    assert httpx.get(f"{base}/half_plus_two/ready", timeout=10).status_code == 200
+
+
+def test_v2_grpc_infer(served: ServerProcess) -> None:
+    from pyserving.protos import grpc_predict_v2_pb2 as pb
+    from pyserving.protos import grpc_predict_v2_pb2_grpc as pb_grpc
+
+    with grpc.insecure_channel(f"127.0.0.1:{served.grpc_port}") as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        request = pb.ModelInferRequest(model_name="two_outputs")
+        tensor = request.inputs.add(name="x", datatype="FP32", shape=[2])
+        tensor.contents.fp32_contents.extend([1.0, 3.0])
+        response = stub.ModelInfer(request, timeout=30)
+        assert response.model_name == "two_outputs"
+        # Answered in the request's form (typed contents, not raw bytes).
+        by_name = {out.name: list(out.contents.fp32_contents) for out in response.outputs}
+        assert by_name == {"plus_one": [2.0, 4.0], "times_two": [2.0, 6.0]}
+        ready = stub.ModelReady(pb.ModelReadyRequest(name="numeric"), timeout=30)
+        assert ready.ready
