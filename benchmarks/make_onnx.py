@@ -3,9 +3,9 @@
 Usage: python make_onnx.py half_plus_two OUT_DIR
        python make_onnx.py mlp OUT_DIR [HIDDEN]     (writes OUT_DIR/1/model.onnx)
 
-``half_plus_two``: ``y = 0.5 x + 2`` on ``x`` float32 [-1, 1], as the SavedModel's ``x`` [-1, 1]
-requests send it. ``mlp``: the function of make_mlp.py (same seed, same weights: 784-H-H-10,
-ReLU, softmax), ``x`` float32 [-1, 784] -> ``y`` float32 [-1, 10].
+``half_plus_two``: ``y = 0.5 x + 2`` on ``x`` float32 [-1, 1] (requests send rows of one value).
+``mlp``: the function of make_mlp.py (same seed, same weights: 784-H-H-10, ReLU, softmax),
+``x`` float32 [-1, 784] -> ``y`` float32 [-1, 10].
 """
 
 from __future__ import annotations

@@ -108,7 +108,10 @@ def prepare(name: str) -> systems.Model:
                 check=True,
             )
         if twin == "half_plus_two":
-            return write_requests(name, base, "1", np.array([[1.0], [2.0], [5.0]], np.float32))
+            model = write_requests(name, base, "1", np.array([[1.0], [2.0], [5.0]], np.float32))
+            # The SavedModel takes [3] as well as [3, 1]; the ONNX graph declares [batch, 1].
+            model.tfs_body.write_text(json.dumps({"instances": [[1.0], [2.0], [5.0]]}))
+            return model
         # The same request as the SavedModel twin's (the same generator draw).
         return write_requests(name, base, "1", rng.standard_normal((1, 784)).astype(np.float32))
     if name == "half_plus_two":
