@@ -338,7 +338,7 @@ def test_half_written_version_is_never_loaded(polled: tuple[ServerProcess, Path]
 def test_v2_rest_metadata_and_infer(served: ServerProcess) -> None:
     base = f"{served.base_url}/v2/models"
     metadata = httpx.get(f"{base}/linear", timeout=10).json()
-    assert metadata["platform"] == "onnx" or metadata["name"] == "linear", metadata
+    assert (metadata["name"], metadata["platform"]) == ("linear", "onnxruntime_onnx"), metadata
     assert metadata["inputs"] == [{"name": "x", "datatype": "FP32", "shape": [-1, 3]}]
     assert metadata["outputs"] == [{"name": "y", "datatype": "FP32", "shape": [-1, 2]}]
     body = {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}
