@@ -43,8 +43,8 @@ from pyserving.management.repository import ModelRepository
 from pyserving.observability.logs import configure_logging
 from pyserving.observability.request_log import settings as request_log_settings
 from pyserving.operations import Operations
-from pyserving.runtimes.base import LoadOptions, Runtime
-from pyserving.runtimes.registry import get_runtime
+from pyserving.runtimes.base import Runtime
+from pyserving.runtimes.registry import get_runtime, load_options
 from pyserving.service.execution import ModelRunner, ThreadRunner
 from pyserving.warmup import warmup_hook
 
@@ -54,16 +54,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("pyserving.server")
 
 STARTUP_FAILURE = 255
-
-
-def _load_options(options: ServerOptions) -> LoadOptions:
-    return LoadOptions(
-        tags=tuple(t.strip() for t in options.saved_model_tags.split(",") if t.strip()),
-        session_parallelism=options.tensorflow_session_parallelism,
-        intra_op_parallelism=options.tensorflow_intra_op_parallelism,
-        inter_op_parallelism=options.tensorflow_inter_op_parallelism,
-        session_config_file=options.tensorflow_session_config_file,
-    )
 
 
 def _fail(error: ServingError) -> int:
@@ -80,7 +70,7 @@ def build_core(
         runtime_for=runtime_for,
         # Warmup last: it replays requests once every other set-up of the version is done.
         post_load=chain_post_load(post_load, _warmup(options)),
-        load_options=_load_options(options),
+        load_options=load_options(options),
         file_system_poll_wait_seconds=options.file_system_poll_wait_seconds,
         max_num_load_retries=options.max_num_load_retries,
         load_retry_interval_micros=options.load_retry_interval_micros,
@@ -131,7 +121,10 @@ def run_server(options: ServerOptions) -> int:
     ops.attach(core)
     try:
         controller = ConfigController(
-            core, config_file=options.model_config_file, on_served=request_log_settings.publish
+            core,
+            config_file=options.model_config_file,
+            on_served=request_log_settings.publish,
+            default_platform=options.default_platform,
         )
         controller.start(config)
         core.wait_until_ready()
@@ -239,14 +232,19 @@ async def _serve(
             from pyserving.api.grpc.server import GrpcServer
             from pyserving.api.v2.grpc import inference_service
 
+            extra_services = [
+                admin_service(controller),
+                inference_service(service, repository, ready),
+            ]
+            if options.enable_profiler:
+                from pyserving.api.grpc.profiler_service import profiler_service
+
+                extra_services.append(profiler_service())
             grpc_server = GrpcServer(
                 service,
                 controller,
                 options,
-                extra_services=[
-                    admin_service(controller),
-                    inference_service(service, repository, ready),
-                ],
+                extra_services=extra_services,
                 observer=ops.observer,
             )
             await grpc_server.start()

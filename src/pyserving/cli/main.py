@@ -141,6 +141,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         log_format=args.log_format,
         access_log=args.access_log,
         enable_console=args.console,
+        default_platform="auto",
     )
     if args.model_config_file:
         return dataclasses.replace(options, model_config_file=_absolute(args.model_config_file))

@@ -112,6 +112,11 @@ class ServerOptions:
     grpc_server: str = "grpcio"
     #: Local copies of versions on object storage; "" = pyserving-model-cache in the temp dir.
     model_cache_dir: str = ""
+    #: ONNX Runtime sessions (see pyserving.runtimes.onnx.options).
+    onnx_intra_op_threads: int = 0
+    onnx_inter_op_threads: int = 0
+    onnx_graph_optimization_level: str = "all"
+    onnx_allow_spinning: bool = False
 
     # pyserving only, not a flag: (model name, absolute base path) pairs given to
     # ``pyserving serve`` with several paths. When non-empty it replaces model_name /
@@ -122,3 +127,8 @@ class ServerOptions:
     # --batching_parameters_file: "tensorflow" (TF Serving's defaults) or "serve" (the adaptive
     # defaults ``pyserving serve`` uses; see pyserving.batching.params.serve_defaults).
     batching_defaults: str = "tensorflow"
+    # pyserving only, not a flag: the platform of models configured without one (single-model
+    # flags, config entries with neither model_platform nor model_type). "" keeps TF Serving's
+    # rules (flags mean "tensorflow", a config entry without one is an error); ``pyserving
+    # serve`` sets "auto" (detected per version directory).
+    default_platform: str = ""

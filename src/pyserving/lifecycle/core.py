@@ -311,17 +311,14 @@ class ServerCore:
     # -- helpers ----------------------------------------------------------------------------------
 
     def _looks_complete(self, platform: str, path: str) -> bool:
-        """The runtime's optional ``is_version_complete(path)``; True when it has none, or when the
-        platform cannot be resolved (the load will then report why)."""
+        """The runtime's ``is_version_complete(path)``; True when the platform cannot be resolved
+        (the load will then report why)."""
         try:
             runtime = self._runtime_for(platform)
         except Exception:
             return True
-        check = getattr(runtime, "is_version_complete", None)
-        if check is None:
-            return True
         try:
-            return bool(check(path))
+            return runtime.is_version_complete(path)
         except Exception:
             logger.exception("is_version_complete(%s) failed on the %s runtime", path, platform)
             return True
