@@ -24,13 +24,14 @@ if ((${#missing[@]})); then
 fi
 
 # runc: crun refuses cgroups v1 "hybrid" hosts; the ulimits: crun/runc cannot raise the open-files
-# limit above the host's hard limit, so ask for no more than the host allows.
-conf=/etc/containers/containers.conf
-if ! grep -q 'pyserving: container-test settings' "$conf" 2>/dev/null; then
+# limit above the host's hard limit, so ask for no more than the host allows. A drop-in file, so
+# that an existing containers.conf is left as it is.
+conf=/etc/containers/containers.conf.d/50-pyserving-container-test.conf
+if [[ ! -s $conf ]]; then
     nofile=$(ulimit -Hn)
     [[ $nofile == unlimited ]] && nofile=1048576
-    mkdir -p /etc/containers
-    cat >>"$conf" <<CONF
+    mkdir -p "$(dirname "$conf")"
+    cat >"$conf" <<CONF
 # pyserving: container-test settings (deploy/container/setup-host.sh)
 [containers]
 default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=32768:32768"]
