@@ -204,6 +204,7 @@ def test_model_config_file_and_appended_flags(
     fix_permissions(models)
     container = Container(
         image,
+        "--init",  # docker's own init in front of the image's: signals still reach the server
         "-v",
         f"{models}:/models",
         args=[
@@ -219,6 +220,9 @@ def test_model_config_file_and_appended_flags(
     metrics = httpx.get(f"{container.base_url}/monitoring/prometheus/metrics", timeout=10)
     assert ":tensorflow:serving:request_count" in metrics.text
     assert 'model_name="b"' in metrics.text
+    assert podman("stop", "-t", "60", container.id, timeout=90).returncode == 0
+    assert container.exit_code() == 0, container.logs()
+    assert "Tini is not running as PID 1" not in container.logs()
 
 
 def test_logs_say_clearly_why_a_model_does_not_load(
