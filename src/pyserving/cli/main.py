@@ -83,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-format", choices=("text", "json"), default="text")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     serve.add_argument(
+        "--console",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve the web console at / and the digits page at /demo/digits on the REST port (on)",
+    )
+    serve.add_argument(
         "--version", dest="serve_version", action="store_true", help="print the versions and exit"
     )
     commands.add_parser("version", help="print the versions and exit")
@@ -134,6 +140,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         batching_defaults="serve",
         log_format=args.log_format,
         access_log=args.access_log,
+        enable_console=args.console,
     )
     if args.model_config_file:
         return dataclasses.replace(options, model_config_file=_absolute(args.model_config_file))
