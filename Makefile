@@ -7,7 +7,8 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup protos check-protos lint typecheck unit demo clean bench
+.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz-http2 \
+	soak-grpc h2load test-storage-large test-onnx-only container-image container-test container-lock
 
 setup: $(STAMP)
 
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV): pyserving, TensorFlow and the test tools (a few minutes the first time)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --progress-bar on -e '.[tensorflow,dev,demo]'
+	$(BIN)/pip install --progress-bar on -e '.[tensorflow,onnx,dev,demo,test-storage]'
 	# The real TF Serving client, used by the tests. It depends on the `tensorflow` package, which
 	# is the same module as `tensorflow-cpu`: install it without letting pip pull a second TensorFlow.
 	$(BIN)/pip install --quiet --no-deps 'tensorflow-serving-api>=2.16'
@@ -41,8 +42,48 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) check-protos lint typecheck
+test: $(STAMP) setup-browser check-protos lint typecheck
 	$(BIN)/pytest
+
+# The console's browser tests drive Debian's Chromium with Playwright (Playwright's own browser
+# download needs the internet; it is never used).
+CHROMIUM := /usr/bin/chromium
+
+setup-browser:
+	test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# docs/img/console.png and docs/img/digits.png, from a real server of the demo models.
+screenshots: demo setup-browser
+	$(BIN)/python scripts/console_screenshots.py --models demo/models --out docs/img
+
+# A 200 MB version downloaded from moto's S3 with bounded memory (~1 min, 400 MB over loopback;
+# not part of `make test`).
+test-storage-large: $(STAMP)
+	PYSERVING_LARGE_STORAGE_TESTS=1 $(BIN)/pytest tests/integration/test_storage_large.py
+
+# `make container-test`: builds the image with podman and runs it the way TF Serving's image is
+# run, and deploy/kubernetes/ under `podman kube play` (~10 min the first time; not part of
+# `make test`, which validates the manifests only). deploy/container/setup-host.sh installs podman
+# and makes the base image from Debian's archive (no registry needed; cached after the first run).
+# Elsewhere: `podman build -t pyserving .` (or docker) builds from python:3.11-slim.
+CONTAINER_IMAGE ?= localhost/pyserving:test
+CONTAINER_BASE ?= localhost/pyserving-base:bookworm
+HOST_CA := /etc/ssl/certs/ca-certificates.crt
+# pip inside the build trusts the host's CAs (HTTPS through a proxy needs them).
+BUILD_CA := $(if $(wildcard $(HOST_CA)),-v $(HOST_CA):$(HOST_CA):ro --build-arg PIP_CERT=$(HOST_CA))
+
+container-image:
+	BASE_IMAGE=$(CONTAINER_BASE) bash deploy/container/setup-host.sh
+	podman build --pull=never --format docker --build-arg BASE=$(CONTAINER_BASE) $(BUILD_CA) \
+		-f Containerfile -t $(CONTAINER_IMAGE) .
+
+container-test: $(STAMP) container-image
+	PYSERVING_TEST_IMAGE=$(CONTAINER_IMAGE) $(BIN)/pytest tests/container tests/deploy -p no:cacheprovider
+
+# Regenerates deploy/container/constraints.txt (the image's pinned versions) after a change to
+# the dependencies in pyproject.toml.
+container-lock: $(STAMP)
+	$(BIN)/python scripts/container_lock.py
 
 # `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
 # of `make test`). The peers live in their own venv: MLServer pins its own dependencies.
@@ -55,9 +96,47 @@ $(BENCH_STAMP): benchmarks/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet -r benchmarks/requirements.txt
 	touch $(BENCH_STAMP)
 
-bench: $(STAMP) $(BENCH_STAMP)
+bench: $(STAMP) $(BENCH_STAMP) h2load
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python benchmarks/run.py
 
+# nghttp2's h2load: the C gRPC load generator of `make bench` (gRPC rows "... h2load").
+h2load:
+	command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
+
+# The long HTTP/2 conformance/abuse pass over the zttp gRPC server (a short one runs in
+# `make test`): random and malformed frames, rapid reset, stream/ping/settings floods, oversized
+# headers, window abuse; after each, another client must still be served. ~5-10 min.
+HTTP2_FUZZ_EXAMPLES ?= 3000
+fuzz-http2: $(STAMP)
+	HTTP2_FUZZ_EXAMPLES=$(HTTP2_FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider \
+		tests/transport/test_http2_fuzz.py
+
+# The gRPC soak: 10^5 Predict RPCs at c=128 over 4 long-lived channels, 1% cancelled by their
+# deadline, on each stack; fails if any other RPC fails (a smaller version runs in `make test`).
+soak-grpc: $(STAMP)
+	$(BIN)/python benchmarks/grpc_soak.py --stack zttp
+	$(BIN)/python benchmarks/grpc_soak.py --stack grpcio
+
+# `make test-onnx-only`: pyserving installed from this tree with `pip install '.[onnx]'` in a venv
+# WITHOUT TensorFlow, serving ONNX models over REST and gRPC (tests/onnx_only). The venv and its
+# dependencies are kept between runs (rebuilt when pyproject.toml changes); pyserving itself is
+# reinstalled every run, as a wheel, so the test sees exactly what `pip install` ships.
+ONNX_VENV := .onnx-venv
+ONNX_STAMP := $(ONNX_VENV)/.installed
+
+$(ONNX_STAMP): pyproject.toml
+	rm -rf $(ONNX_VENV)
+	$(PYTHON) -m venv $(ONNX_VENV)
+	$(ONNX_VENV)/bin/pip install --quiet --upgrade pip
+	$(ONNX_VENV)/bin/pip install --quiet '.[onnx]' 'pytest>=8' pytest-timeout 'httpx>=0.27'
+	touch $(ONNX_STAMP)
+
+test-onnx-only: $(ONNX_STAMP)
+	$(ONNX_VENV)/bin/pip install --quiet --no-deps --force-reinstall .
+	! $(ONNX_VENV)/bin/python -c "import tensorflow" 2>/dev/null
+	cd $(ONNX_VENV) && ./bin/python -c "import pyserving, sys; assert 'tensorflow' not in sys.modules"
+	$(ONNX_VENV)/bin/pytest -p no:cacheprovider tests/onnx_only tests/unit/runtimes/test_onnx_runtime.py
+
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .bench demo/models .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) $(ONNX_VENV) .bench demo/models .pytest_cache .mypy_cache .ruff_cache

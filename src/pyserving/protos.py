@@ -22,6 +22,8 @@ from google.protobuf.message import Message
 from pyserving._protos._pool import POOL as POOL
 from pyserving._protos.google.protobuf import any_pb2 as any_pb2
 from pyserving._protos.google.protobuf import wrappers_pb2 as wrappers_pb2
+from pyserving._protos.inference import grpc_predict_v2_pb2 as grpc_predict_v2_pb2
+from pyserving._protos.inference import grpc_predict_v2_pb2_grpc as grpc_predict_v2_pb2_grpc
 from pyserving._protos.pyserving import admin_pb2 as admin_pb2
 from pyserving._protos.pyserving import admin_pb2_grpc as admin_pb2_grpc
 from pyserving._protos.tensorflow.core.example import example_pb2 as example_pb2
@@ -84,6 +86,11 @@ from pyserving._protos.tensorflow_serving.servables.tensorflow import (
 )
 from pyserving._protos.tensorflow_serving.servables.tensorflow import (
     thread_pool_factory_config_pb2 as thread_pool_factory_config_pb2,
+)
+from pyserving._protos.tsl.profiler.protobuf import profiler_options_pb2 as profiler_options_pb2
+from pyserving._protos.tsl.profiler.protobuf import profiler_service_pb2 as profiler_service_pb2
+from pyserving._protos.tsl.profiler.protobuf import (
+    profiler_service_pb2_grpc as profiler_service_pb2_grpc,
 )
 
 _M = TypeVar("_M", bound=Message)

@@ -8,6 +8,12 @@ the others instead of exiting. SIGTERM/SIGINT drain: stop
 accepting, finish in-flight requests within the grace period, unload models, exit 0; a second
 signal exits at once. Readiness (``/readyz``, gRPC health) turns unready before the ports close.
 Metrics, probes, logs and request logs are wired by :class:`pyserving.operations.Operations`.
+
+The REST port serves TF Serving's ``/v1`` API by hand and every other route on one router
+(:mod:`pyserving.api.rest.router`). A feature adds REST routes by exposing a function that returns
+``list[starlette.routing.BaseRoute]`` and listing it in :func:`rest_routes` (in order: the first
+match wins). A feature adds a gRPC service by a ``register(server)`` callable in the
+``extra_services`` given to :class:`~pyserving.api.grpc.server.GrpcServer`.
 """
 
 from __future__ import annotations
@@ -19,27 +25,31 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from pyserving.api.rest.admin import admin_routes
 from pyserving.api.rest.app import RestApp
+from pyserving.api.rest.router import BaseRoute
 from pyserving.api.rest.server import RestServer
+from pyserving.api.v2.rest import V2Rest
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
 from pyserving.config.models import config_from_options
 from pyserving.config.options import ServerOptions
+from pyserving.console import MetricsWindow, console_routes
 from pyserving.errors import ServingError
 from pyserving.lifecycle.core import ServerCore
 from pyserving.lifecycle.manager import PostLoadHook, chain_post_load
 from pyserving.management.controller import ConfigController
 from pyserving.management.poller import start_config_poller
+from pyserving.management.repository import ModelRepository
 from pyserving.net.ports import probe_port, reserve_rest_port
 from pyserving.observability.logs import configure_logging
 from pyserving.observability.request_log import settings as request_log_settings
 from pyserving.operations import Operations
-from pyserving.runtimes.base import LoadOptions, Runtime
-from pyserving.runtimes.registry import get_runtime
+from pyserving.runtimes.base import Runtime
+from pyserving.runtimes.registry import get_runtime, load_options
 from pyserving.service.execution import ModelRunner, ThreadRunner
 from pyserving.warmup import warmup_hook
 
@@ -49,16 +59,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("pyserving.server")
 
 STARTUP_FAILURE = 255
-
-
-def _load_options(options: ServerOptions) -> LoadOptions:
-    return LoadOptions(
-        tags=tuple(t.strip() for t in options.saved_model_tags.split(",") if t.strip()),
-        session_parallelism=options.tensorflow_session_parallelism,
-        intra_op_parallelism=options.tensorflow_intra_op_parallelism,
-        inter_op_parallelism=options.tensorflow_inter_op_parallelism,
-        session_config_file=options.tensorflow_session_config_file,
-    )
 
 
 def _fail(error: ServingError) -> int:
@@ -75,12 +75,13 @@ def build_core(
         runtime_for=runtime_for,
         # Warmup last: it replays requests once every other set-up of the version is done.
         post_load=chain_post_load(post_load, _warmup(options)),
-        load_options=_load_options(options),
+        load_options=load_options(options),
         file_system_poll_wait_seconds=options.file_system_poll_wait_seconds,
         max_num_load_retries=options.max_num_load_retries,
         load_retry_interval_micros=options.load_retry_interval_micros,
         num_load_threads=options.num_load_threads,
         num_unload_threads=options.num_unload_threads,
+        model_cache_dir=options.model_cache_dir,
         allow_version_labels_for_unavailable_models=(
             options.allow_version_labels_for_unavailable_models
         ),
@@ -98,6 +99,23 @@ def reserve_ports(options: ServerOptions) -> socket.socket | None:
     if options.rest_api_port and options.rest_api_port != options.port:
         return reserve_rest_port(options.rest_api_port, rest_flag)
     return None
+
+
+def rest_routes(
+    ops: Operations,
+    controller: ConfigController,
+    v2: V2Rest,
+    console: Sequence[BaseRoute] = (),
+) -> list[BaseRoute]:
+    """Every REST route beside ``/v1/models``: what each feature contributes, in order (the
+    inference routes first: every route tried before the matching one costs each request).
+    ``console``: the console's routes when it is enabled (they need the running service)."""
+    return [
+        *v2.routes(),  # the Open Inference Protocol: /v2
+        *ops.rest_routes(),  # the Prometheus page, the probes
+        *admin_routes(controller),  # /v1/admin/
+        *console,  # /, /console/, /demo/digits
+    ]
 
 
 def _warmup(options: ServerOptions) -> PostLoadHook | None:
@@ -126,7 +144,10 @@ def run_server(options: ServerOptions) -> int:
     ops.attach(core)
     try:
         controller = ConfigController(
-            core, config_file=options.model_config_file, on_served=request_log_settings.publish
+            core,
+            config_file=options.model_config_file,
+            on_served=request_log_settings.publish,
+            default_platform=options.default_platform,
         )
         controller.start(config)
         if options.keep_serving_on_load_failure:
@@ -224,32 +245,64 @@ async def _serve(
             runner,
             num_batch_threads=batching.num_batch_threads,
             thread_name=batching.thread_pool_name,
-            observer=MetricsObserver() if ops.metrics_path is not None else None,
+            observer=MetricsObserver() if ops.record_metrics else None,
         )
     service = ops.service(
         core,
         runner,
         enable_signature_method_name_check=options.enable_signature_method_name_check,
     )
+    repository = ModelRepository(controller, service.model_status)
+
+    def ready() -> bool:
+        """V2 ServerReady: every model AVAILABLE and no shutdown begun (as /readyz)."""
+        return not stop.is_set() and core.is_ready()
+
     grpc_server = None
     rest_server = None
+    console_metrics: MetricsWindow | None = None
     try:
         if options.port or options.grpc_socket_path:
             from pyserving.api.grpc.admin_service import admin_service
             from pyserving.api.grpc.server import GrpcServer
+            from pyserving.api.v2.grpc import inference_service
 
+            extra_services = [
+                admin_service(controller),
+                inference_service(service, repository, ready),
+            ]
+            if options.enable_profiler:
+                from pyserving.api.grpc.profiler_service import profiler_service
+
+                extra_services.append(profiler_service())
             grpc_server = GrpcServer(
-                service, controller, options, extra_services=[admin_service(controller)]
+                service,
+                controller,
+                options,
+                extra_services=extra_services,
+                observer=ops.observer,
             )
             await grpc_server.start()
         if rest_socket is not None:
+            v2 = V2Rest(
+                service,
+                repository,
+                timeout_ms=options.rest_api_timeout_in_ms,
+                observer=ops.observer,
+            )
+            console: list[BaseRoute] = []
+            if options.enable_console:
+                console_metrics = MetricsWindow()
+                console_metrics.start()
+                console = console_routes(
+                    service, controller, console_metrics, protocols=("tfserving", "v2")
+                )
             app = RestApp(
                 service,
                 timeout_ms=options.rest_api_timeout_in_ms,
                 enable_cors=options.rest_api_enable_cors_support,
                 max_body_bytes=options.rest_api_max_body_bytes,
-                prefix_routes=admin_routes(controller),
-                routes=ops.rest_routes(),
+                routes=rest_routes(ops, controller, v2, console),
                 observer=ops.observer,
             )
             rest_server = RestServer(
@@ -274,6 +327,8 @@ async def _serve(
         await _drain(ops, rest_server, grpc_server, delay, options.shutdown_grace_seconds)
         if batching_runner is not None:
             batching_runner.close()
+        if console_metrics is not None:
+            console_metrics.close()
         executor.shutdown(wait=True)
     logger.info("Server stopped")
     sys.stdout.flush()

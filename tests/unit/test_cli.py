@@ -197,9 +197,15 @@ def test_invalid_flags_fail_to_start(
 
 def test_unsupported_flags_are_logged(server: FakeServer, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        assert tfs.main([MODEL, "--enable_batching", "--port=8600", "--enable_profiler=false"]) == 0
+        assert (
+            tfs.main(
+                [MODEL, "--enable_batching", "--port=8600", "--xla_cpu_compilation_enabled=true"]
+            )
+            == 0
+        )
     assert caplog.messages == [
-        "--enable_profiler is accepted but not supported yet by pyserving; it has no effect",
+        "--xla_cpu_compilation_enabled is accepted but not supported yet by pyserving; it has no "
+        "effect",
     ]
     assert server.calls[0].enable_batching is True
 
@@ -349,6 +355,22 @@ def test_serve_batches_by_default_with_serve_defaults(cwd: Path, server: FakeSer
     on, off = server.calls
     assert (on.enable_batching, on.batching_defaults) == (True, "serve")
     assert off.enable_batching is False
+
+
+def test_serve_console_is_on_by_default_and_can_be_disabled(cwd: Path, server: FakeServer) -> None:
+    assert pyserving_cli.main(["serve", "m"]) == 0
+    assert pyserving_cli.main(["serve", "m", "--no-console"]) == 0
+    on, off = server.calls
+    assert on.enable_console is True
+    assert off.enable_console is False
+
+
+def test_tensorflow_model_server_console_is_off_by_default(server: FakeServer) -> None:
+    assert tfs.main([MODEL]) == 0
+    assert tfs.main([MODEL, "--enable_console"]) == 0
+    off, on = server.calls
+    assert off.enable_console is False
+    assert on.enable_console is True
 
 
 @pytest.mark.parametrize(

@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-format", choices=("text", "json"), default="text")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     serve.add_argument(
+        "--console",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve the web console at / and the digits page at /demo/digits on the REST port (on)",
+    )
+    serve.add_argument(
         "--version", dest="serve_version", action="store_true", help="print the versions and exit"
     )
     commands.add_parser("version", help="print the versions and exit")
@@ -193,6 +199,8 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         retry_deterministic_load_errors=False,
         serve_unversioned_as_v1=True,
         port_flag_names=("--port", "--rest-port"),
+        enable_console=args.console,
+        default_platform="auto",
     )
     if args.model_config_file:
         return dataclasses.replace(options, model_config_file=_absolute(args.model_config_file))

@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final
 
-from pyserving.config.options import ServerOptions
+from pyserving.config.options import GRPC_SERVERS, ServerOptions
 from pyserving.errors import invalid_argument
 
 __all__ = [
@@ -81,14 +81,25 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "allow_version_labels_for_unavailable_models",
         "enable_model_warmup",
         "num_request_iterations_for_warmup",
+        "enable_profiler",
+        "prefer_tflite_model",
+        "num_tflite_pools",
+        "num_tflite_interpreters_per_pool",
         # pyserving extensions
         "rest_api_max_body_bytes",
         "log_format",
         "access_log",
+        "enable_console",
         "request_log_dir",
         "request_log_max_bytes",
         "shutdown_grace_seconds",
         "shutdown_delay_seconds",
+        "grpc_server",
+        "model_cache_dir",
+        "onnx_intra_op_threads",
+        "onnx_inter_op_threads",
+        "onnx_graph_optimization_level",
+        "onnx_allow_spinning",
     }
 )
 
@@ -384,6 +395,12 @@ FLAGS: Final[tuple[Flag, ...]] = (
         "duration, model).",
     ),
     Flag(
+        "enable_console",
+        _B,
+        _EXTENSION + "Serve the web console at / and /console/ and the handwritten-digits page at "
+        "/demo/digits on the HTTP/REST port.",
+    ),
+    Flag(
         "request_log_dir",
         _S,
         _EXTENSION + "Directory for sampled request logs (TFRecord files of PredictionLog), "
@@ -407,6 +424,42 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _EXTENSION + "On SIGTERM/SIGINT, first keep serving this long with readiness (/readyz, "
         "gRPC health) reporting not ready, so load balancers stop routing before the ports "
         "close.",
+    ),
+    Flag(
+        "grpc_server",
+        _S,
+        _EXTENSION + 'The gRPC server stack: "zttp" (pyserving\'s own HTTP/2 gRPC server on the '
+        'zttp protocol library, in the REST server\'s event loop) or "grpcio" (grpc.aio).',
+    ),
+    Flag(
+        "model_cache_dir",
+        _S,
+        _EXTENSION + "Directory where versions of models on object storage (s3://, gs://) are "
+        "downloaded before they load; a version's copy is deleted when it is unloaded and reused "
+        "on restart while the store still lists the same objects. Empty: pyserving-model-cache "
+        "under the system temp dir.",
+    ),
+    Flag(
+        "onnx_intra_op_threads",
+        _I32,
+        _EXTENSION + "Threads one ONNX Runtime operator may use; 0 lets ONNX Runtime choose.",
+    ),
+    Flag(
+        "onnx_inter_op_threads",
+        _I32,
+        _EXTENSION + "If > 0, ONNX Runtime runs independent operators in parallel on this many "
+        "threads; 0 runs them one after another.",
+    ),
+    Flag(
+        "onnx_graph_optimization_level",
+        _S,
+        _EXTENSION + 'ONNX Runtime graph optimizations: "disable", "basic", "extended" or "all".',
+    ),
+    Flag(
+        "onnx_allow_spinning",
+        _B,
+        _EXTENSION + "ONNX Runtime intra-op threads busy-wait for work (lower latency for big "
+        "graphs, at the cost of CPU other work could use).",
     ),
 )
 
@@ -579,6 +632,9 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument("Inline models and --model_config_file cannot be used together.")
     if options.log_format not in ("text", "json"):
         raise invalid_argument(f'--log_format must be "text" or "json", not "{options.log_format}"')
+    if options.grpc_server not in GRPC_SERVERS:
+        choices = " or ".join(f'"{name}"' for name in GRPC_SERVERS)
+        raise invalid_argument(f'--grpc_server must be {choices}, not "{options.grpc_server}"')
     if options.rest_api_max_body_bytes <= 0:
         raise invalid_argument("--rest_api_max_body_bytes must be positive.")
     if options.request_log_max_bytes <= 0:
@@ -587,6 +643,14 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument("--shutdown_grace_seconds must not be negative.")
     if options.shutdown_delay_seconds < 0:
         raise invalid_argument("--shutdown_delay_seconds must not be negative.")
+    if options.onnx_intra_op_threads < 0 or options.onnx_inter_op_threads < 0:
+        raise invalid_argument("--onnx_intra_op_threads and --onnx_inter_op_threads must be >= 0.")
+    levels = ("disable", "basic", "extended", "all")
+    if options.onnx_graph_optimization_level not in levels:
+        raise invalid_argument(
+            f"--onnx_graph_optimization_level must be one of {', '.join(levels)}, "
+            f'not "{options.onnx_graph_optimization_level}"'
+        )
 
 
 #: Appended to the ``--help`` line of each flag pyserving accepts but does not act on.

@@ -13,7 +13,11 @@ from __future__ import annotations
 import dataclasses
 import os
 
-__all__ = ["ServerOptions", "schedulable_cpus"]
+__all__ = ["GRPC_SERVERS", "ServerOptions", "schedulable_cpus"]
+
+
+#: The selectable gRPC server stacks (``--grpc_server``); see ``pyserving.api.grpc.transport``.
+GRPC_SERVERS: tuple[str, ...] = ("grpcio", "zttp")
 
 
 def schedulable_cpus() -> int:
@@ -94,6 +98,8 @@ class ServerOptions:
     log_format: str = "text"
     #: Log one line per HTTP request and RPC.
     access_log: bool = False
+    #: Serve the web console and the digits page on the REST port (``pyserving serve``: on).
+    enable_console: bool = False
     #: Directory of the sampled request logs (models with a ``logging_config``); "" = none.
     request_log_dir: str = ""
     #: Size at which a request log file is closed and the next one started.
@@ -102,6 +108,15 @@ class ServerOptions:
     shutdown_grace_seconds: int = 30
     #: On SIGTERM/SIGINT, how long to keep serving, unready, before the ports close.
     shutdown_delay_seconds: int = 0
+    #: The gRPC server stack (one of :data:`GRPC_SERVERS`).
+    grpc_server: str = "grpcio"
+    #: Local copies of versions on object storage; "" = pyserving-model-cache in the temp dir.
+    model_cache_dir: str = ""
+    #: ONNX Runtime sessions (see pyserving.runtimes.onnx.options).
+    onnx_intra_op_threads: int = 0
+    onnx_inter_op_threads: int = 0
+    onnx_graph_optimization_level: str = "all"
+    onnx_allow_spinning: bool = False
 
     # pyserving only, not a flag: (model name, absolute base path) pairs given to
     # ``pyserving serve`` with several paths. When non-empty it replaces model_name /
@@ -127,3 +142,8 @@ class ServerOptions:
     inline_version_policy: str = ""
     #: The command-line names of the gRPC and REST port settings, for error messages.
     port_flag_names: tuple[str, str] = ("--port", "--rest_api_port")
+    # pyserving only, not a flag: the platform of models configured without one (single-model
+    # flags, config entries with neither model_platform nor model_type). "" keeps TF Serving's
+    # rules (flags mean "tensorflow", a config entry without one is an error); ``pyserving
+    # serve`` sets "auto" (detected per version directory).
+    default_platform: str = ""

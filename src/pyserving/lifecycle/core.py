@@ -29,6 +29,7 @@ from pyserving.lifecycle.state import ServableId, ServableState, VersionStatus
 from pyserving.lifecycle.validation import check_labels, check_platforms_unchanged, check_unique
 from pyserving.runtimes.base import LoadOptions, Runtime
 from pyserving.runtimes.registry import get_runtime
+from pyserving.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,11 @@ class ServerCore:
         post_load: PostLoadHook | None = None,
         retry_deterministic_load_errors: bool = True,
         unversioned_as_v1: bool = False,
+        model_cache_dir: str = "",
     ) -> None:
         self._unversioned_as_v1 = unversioned_as_v1
+        self.storage = Storage(self._looks_complete, cache_dir=model_cache_dir)
+        """Where versions live (local disk, s3://, gs://); downloads land in ``model_cache_dir``."""
         self.allow_version_labels_for_unavailable_models = (
             allow_version_labels_for_unavailable_models
         )
@@ -94,6 +98,7 @@ class ServerCore:
             num_unload_threads=num_unload_threads,
             post_load=post_load,
             retry_deterministic_errors=retry_deterministic_load_errors,
+            storage=self.storage,
         )
         self._source = FileSystemSource(
             poll_wait_seconds=file_system_poll_wait_seconds,
@@ -101,6 +106,7 @@ class ServerCore:
             on_aspired=self._manager.set_aspired_versions,
             is_complete=self._looks_complete,
             unversioned_as_v1=unversioned_as_v1,
+            store=self.storage,
         )
         self._lock = threading.Lock()  # serialises start / reload_config / shutdown
         self._models: tuple[ModelConfig, ...] = ()
@@ -382,17 +388,14 @@ class ServerCore:
     # -- helpers ----------------------------------------------------------------------------------
 
     def _looks_complete(self, platform: str, path: str) -> bool:
-        """The runtime's optional ``is_version_complete(path)``; True when it has none, or when the
-        platform cannot be resolved (the load will then report why)."""
+        """The runtime's ``is_version_complete(path)``; True when the platform cannot be resolved
+        (the load will then report why)."""
         try:
             runtime = self._runtime_for(platform)
         except Exception:
             return True
-        check = getattr(runtime, "is_version_complete", None)
-        if check is None:
-            return True
         try:
-            return bool(check(path))
+            return runtime.is_version_complete(path)
         except Exception:
             logger.exception("is_version_complete(%s) failed on the %s runtime", path, platform)
             return True

@@ -21,8 +21,8 @@ from pyserving.lifecycle.storage_path import list_versions
 from pyserving.runtimes.base import Runtime
 
 LayoutCheck = Callable[[str], None]
-"""A runtime's optional ``check_version_layout(path)``: raises ServingError for a directory its
-``load`` would reject whatever happens (the wrong format), returns None otherwise."""
+"""A runtime's ``check_version_layout(path)``: raises ServingError for a directory its ``load``
+would reject whatever happens (the wrong format), returns None otherwise."""
 
 
 def is_remote(path: str) -> bool:
@@ -50,7 +50,7 @@ def check_model(
             "Give the directory that holds the model's numbered version directories "
             f"(for example {os.path.join(base, '1', 'saved_model.pb')}).",
         )
-    layout: LayoutCheck | None = getattr(runtime, "check_version_layout", None)
+    layout: LayoutCheck = runtime.check_version_layout
     try:
         found = list_versions(base, model.name)
     except OSError as exc:
@@ -58,7 +58,7 @@ def check_model(
             Code.NOT_FOUND, f"Could not read base path {base} for model {model.name}: {exc}"
         ) from None
     if not found:
-        if unversioned_as_v1 and layout is not None and _passes(layout, base):
+        if unversioned_as_v1 and _passes(layout, base):
             return
         raise ServingError(
             Code.NOT_FOUND,
@@ -73,9 +73,8 @@ def check_model(
             f"None of the versions {list(model.policy.versions)} of model {model.name} asked "
             f"for by its version policy exist under {base} (found {sorted(found)}).",
         )
-    if layout is not None:
-        for version in sorted(picked, reverse=True):
-            layout(found[version])
+    for version in sorted(picked, reverse=True):
+        layout(found[version])
 
 
 def _passes(layout: LayoutCheck, path: str) -> bool:

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 import uvicorn
 
-from pyserving.api.rest.app import RestApp
+from pyserving.api.rest.asgi import ASGIApp
 from pyserving.net.listeners import HANDSHAKE_DRAIN_SECONDS, refuse_new_handshakes
 from pyserving.net.ports import BACKLOG, bind_listener
 
@@ -43,7 +43,7 @@ class RestServer:
     or a port number to bind now."""
 
     def __init__(
-        self, app: RestApp, listener: socket.socket | int, *, graceful_seconds: int = 30
+        self, app: ASGIApp, listener: socket.socket | int, *, graceful_seconds: int = 30
     ) -> None:
         self._socket = listener if isinstance(listener, socket.socket) else bind_socket(listener)
         self.port: int = self._socket.getsockname()[1]
