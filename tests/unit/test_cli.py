@@ -358,6 +358,7 @@ def test_serve_batches_by_default_with_serve_defaults(cwd: Path, server: FakeSer
 
 
 def test_serve_console_is_on_by_default_and_can_be_disabled(cwd: Path, server: FakeServer) -> None:
+    (cwd / "m").mkdir()
     assert pyserving_cli.main(["serve", "m"]) == 0
     assert pyserving_cli.main(["serve", "m", "--no-console"]) == 0
     on, off = server.calls

@@ -410,7 +410,8 @@ def test_implemented_flags_are_the_agreed_set() -> None:
 
 def test_help_marks_the_flags_pyserving_ignores() -> None:
     lines = {line.split("=", 1)[0].strip(): line for line in usage().splitlines()[2:]}
-    assert lines["--enable_profiler"].endswith("[ignored by pyserving]")
+    assert lines["--use_alts_credentials"].endswith("[ignored by pyserving]")
+    assert "[ignored by pyserving]" not in lines["--enable_profiler"]
     assert lines["--xla_cpu_compilation_enabled"].endswith("[ignored by pyserving]")
     assert "[ignored by pyserving]" not in lines["--port"]
     assert "[ignored by pyserving]" not in lines["--model_config_file"]
