@@ -27,7 +27,8 @@ def platform_of(path: str) -> str | None:
 
 
 def _expected() -> str:
-    return ", ".join(f for p in DETECTION_ORDER for f in RUNTIMES[p].model_files)
+    files = (f for p in DETECTION_ORDER for f in RUNTIMES[p].model_files)
+    return ", ".join(f for f in files if f != "export.meta")
 
 
 class DetectingRuntime(Runtime):

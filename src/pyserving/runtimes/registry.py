@@ -42,7 +42,9 @@ RUNTIMES: Final[dict[str, RuntimeEntry]] = {
         "pyserving.runtimes.tensorflow.platform:TensorFlowPlatform",
         extra="tensorflow",
         options="pyserving.runtimes.tensorflow.options:from_server_options",
-        model_files=("saved_model.pb", "saved_model.pbtxt"),
+        # export.meta: a legacy SessionBundle is TensorFlow's, so its load fails with TF Serving's
+        # "Session Bundle is deprecated" instead of the version staying invisible.
+        model_files=("saved_model.pb", "saved_model.pbtxt", "export.meta"),
     ),
     "onnx": RuntimeEntry(
         "pyserving.runtimes.onnx.runtime:OnnxRuntime",

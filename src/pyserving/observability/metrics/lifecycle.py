@@ -32,6 +32,9 @@ class TimedRuntime(Runtime):
     def is_version_complete(self, path: str) -> bool:
         return self._inner.is_version_complete(path)
 
+    def check_version_layout(self, path: str) -> None:
+        self._inner.check_version_layout(path)
+
     def load(self, path: str, options: LoadOptions) -> Model:
         started = time.perf_counter_ns()
         try:

@@ -39,6 +39,10 @@ class TensorFlowPlatform(Runtime):
             return True
         return self.saved_model_runtime().is_version_complete(path)
 
+    def check_version_layout(self, path: str) -> None:
+        if not os.path.isfile(os.path.join(path, TFLITE_FILE)):
+            self.saved_model_runtime().check_version_layout(path)
+
     def load(self, path: str, options: LoadOptions) -> Model:
         tflite = options.get("tflite", TfliteLoadOptions())
         if tflite.prefer_tflite_model and os.path.isfile(os.path.join(path, TFLITE_FILE)):
