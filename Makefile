@@ -7,7 +7,7 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup protos check-protos lint typecheck unit demo clean bench
+.PHONY: run test setup protos check-protos lint typecheck unit demo clean bench fuzz
 
 setup: $(STAMP)
 
@@ -42,6 +42,10 @@ typecheck: $(STAMP)
 
 test: $(STAMP) check-protos lint typecheck
 	$(BIN)/pytest
+
+# `make fuzz`: the decoders' property tests at 10^5 cases per target (`make test` runs 10^3).
+fuzz: $(STAMP)
+	PYSERVING_FUZZ_EXAMPLES=100000 $(BIN)/pytest tests/fuzz -q -p no:randomly --timeout=0
 
 # `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
 # of `make test`). The peers live in their own venv: MLServer pins its own dependencies.
