@@ -45,7 +45,7 @@ test: $(STAMP) check-protos lint typecheck
 
 # `make fuzz`: the decoders' property tests at 10^5 cases per target (`make test` runs 10^3).
 fuzz: $(STAMP)
-	PYSERVING_FUZZ_EXAMPLES=100000 $(BIN)/pytest tests/fuzz -q -p no:randomly --timeout=0
+	PYSERVING_FUZZ_EXAMPLES=100000 $(BIN)/pytest tests/fuzz -q --timeout=0
 
 # `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
 # of `make test`). The peers live in their own venv: MLServer pins its own dependencies.
