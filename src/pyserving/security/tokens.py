@@ -58,6 +58,10 @@ class TokenTable:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def names(self) -> list[str]:
+        return [entry.name for entry in self._entries]
+
     def find(self, token: str) -> TokenEntry | None:
         """The entry of ``token``, compared against every entry in constant time."""
         presented = digest(token)

@@ -141,3 +141,28 @@ def test_bad_files_say_what_is_wrong(tmp_path: Path, document: str, problem: str
 def test_missing_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(TokensFileError, match="does not exist"):
         AccessPolicy(str(tmp_path / "nope.json"))
+
+
+def test_token_command_appends_a_usable_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from pyserving.security import token_command
+
+    path = tmp_path / "tokens.json"
+    parser = argparse.ArgumentParser()
+    token_command.add_parser(parser.add_subparsers())
+    for name in ("ci", "web"):
+        args = parser.parse_args(
+            ["token", "--name", name, "--scopes", "infer,read", "--file", str(path)]
+        )
+        assert token_command.run(args) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    assert AccessPolicy(str(path)).authorize(Scope.READ, f"Bearer {token}", "rest") == "web"
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    again = parser.parse_args(["token", "--name", "ci", "--scopes", "infer", "--file", str(path)])
+    assert token_command.run(again) == 1
+    assert "already has a token named 'ci'" in capsys.readouterr().out
+    bad = parser.parse_args(["token", "--name", "x", "--scopes", "root"])
+    assert token_command.run(bad) == 2
