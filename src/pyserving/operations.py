@@ -6,10 +6,9 @@ request log directory fails startup early) and gives ``pyserving.server`` the pi
 * :meth:`~Operations.runtime_for` for the ServerCore (load metrics), :meth:`~Operations.attach` to
   the core (state listeners: version metrics, load progress lines; readiness);
 * :meth:`~Operations.service` builds the core service: the model runner wrapped to time runs, and
-  sampled request logging when ``--request_log_dir`` is set;
-* :attr:`~Operations.observer` for the REST app (the gRPC servicers get it through
-  :func:`pyserving.api.grpc.errors.set_observer`), :meth:`~Operations.rest_routes` (probes and
-  the Prometheus page);
+  sampled request logging (an observer of the core) when ``--request_log_dir`` is set;
+* :attr:`~Operations.observer` for the REST app and the gRPC server (both report every request
+  to it), :meth:`~Operations.rest_routes` (probes and the Prometheus page);
 * :meth:`~Operations.begin_shutdown` (readiness 503) and :meth:`~Operations.close` (request logs
   flushed, threads stopped).
 
@@ -24,10 +23,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from pyserving.api.grpc import errors as grpc_errors
-from pyserving.api.rest.extensions import RouteHandler
 from pyserving.api.rest.metrics_page import metrics_routes
 from pyserving.api.rest.probes import Probes
+from pyserving.api.rest.router import BaseRoute
 from pyserving.config.monitoring import prometheus_path
 from pyserving.config.options import ServerOptions
 from pyserving.errors import Code, ServingError
@@ -38,11 +36,12 @@ from pyserving.observability.metrics.lifecycle import VersionStateMetrics, timed
 from pyserving.observability.metrics.registry import multiprocess_dir
 from pyserving.observability.metrics.runner import TimedRunner
 from pyserving.observability.request_log import settings as request_log
-from pyserving.observability.request_log.service import RequestLoggingService
+from pyserving.observability.request_log.observer import RequestLogger
 from pyserving.observability.request_log.writer import RecordWriter
 from pyserving.observability.requests import RequestObserver
 from pyserving.runtimes.base import Runtime
 from pyserving.runtimes.registry import get_runtime
+from pyserving.service.calls import CallObserver
 from pyserving.service.core import ServingService
 from pyserving.service.execution import ModelRunner
 
@@ -68,7 +67,6 @@ class Operations:
         self._progress = LoadProgress()
         self._probes: Probes | None = None
         self._stop = threading.Event()
-        grpc_errors.set_observer(self.observer)
         if self.metrics_path is not None and multiprocess_dir() is not None:
             threading.Thread(target=self._sample_process, name="rss", daemon=True).start()
 
@@ -87,19 +85,19 @@ class Operations:
         """The core service (``kwargs`` are ServingService's keyword arguments)."""
         if self.metrics_path is not None:
             runner = TimedRunner(runner)
-        if self._writer is None:
-            return ServingService(core, runner, **kwargs)
-        tags = [t.strip() for t in self._options.saved_model_tags.split(",") if t.strip()]
-        return RequestLoggingService(
-            core, runner, writer=self._writer, saved_model_tags=tags, **kwargs
-        )
+        observers: list[CallObserver] = []
+        if self._writer is not None:
+            tags = [t.strip() for t in self._options.saved_model_tags.split(",") if t.strip()]
+            observers.append(RequestLogger(self._writer, tags))
+        return ServingService(core, runner, observers=observers, **kwargs)
 
-    def rest_routes(self) -> dict[str, RouteHandler]:
-        routes: dict[str, RouteHandler] = {}
-        if self._probes is not None:
-            routes.update(self._probes.routes())
+    def rest_routes(self) -> list[BaseRoute]:
+        """The probes and the Prometheus page, for the front door's router."""
+        routes: list[BaseRoute] = []
         if self.metrics_path is not None:
-            routes.update(metrics_routes(self.metrics_path))
+            routes.extend(metrics_routes(self.metrics_path))
+        if self._probes is not None:
+            routes.extend(self._probes.routes())
         return routes
 
     def begin_shutdown(self) -> None:
@@ -112,7 +110,6 @@ class Operations:
         self._progress.stop()
         if self._writer is not None:
             self._writer.close()
-        grpc_errors.set_observer(None)
 
     def _sample_process(self) -> None:
         while not self._stop.wait(PROCESS_SAMPLE_SECONDS):  # ends with close()

@@ -5,6 +5,12 @@ with ``Failed to start server. Error: ...``) before any port opens. SIGTERM/SIGI
 accepting, finish in-flight requests within the grace period, unload models, exit 0; a second
 signal exits at once. Readiness (``/readyz``, gRPC health) turns unready before the ports close.
 Metrics, probes, logs and request logs are wired by :class:`pyserving.operations.Operations`.
+
+The REST port serves TF Serving's ``/v1`` API by hand and every other route on one router
+(:mod:`pyserving.api.rest.router`). A feature adds REST routes by exposing a function that returns
+``list[starlette.routing.BaseRoute]`` and listing it in :func:`rest_routes` (in order: the first
+match wins). A feature adds a gRPC service by a ``register(server)`` callable in the
+``extra_services`` given to :class:`~pyserving.api.grpc.server.GrpcServer`.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyserving.api.rest.admin import admin_routes
 from pyserving.api.rest.app import RestApp
+from pyserving.api.rest.router import BaseRoute
 from pyserving.api.rest.server import RestServer
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
 from pyserving.config.models import config_from_options
@@ -80,6 +87,14 @@ def build_core(
             options.allow_version_labels_for_unavailable_models
         ),
     )
+
+
+def rest_routes(ops: Operations, controller: ConfigController) -> list[BaseRoute]:
+    """Every REST route beside ``/v1/models``: what each feature contributes, in order."""
+    return [
+        *ops.rest_routes(),  # the Prometheus page, the probes
+        *admin_routes(controller),  # /v1/admin/
+    ]
 
 
 def _warmup(options: ServerOptions) -> PostLoadHook | None:
@@ -204,7 +219,11 @@ async def _serve(
             from pyserving.api.grpc.server import GrpcServer
 
             grpc_server = GrpcServer(
-                service, controller, options, extra_services=[admin_service(controller)]
+                service,
+                controller,
+                options,
+                extra_services=[admin_service(controller)],
+                observer=ops.observer,
             )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
@@ -213,8 +232,7 @@ async def _serve(
                 timeout_ms=options.rest_api_timeout_in_ms,
                 enable_cors=options.rest_api_enable_cors_support,
                 max_body_bytes=options.rest_api_max_body_bytes,
-                prefix_routes=admin_routes(controller),
-                routes=ops.rest_routes(),
+                routes=rest_routes(ops, controller),
                 observer=ops.observer,
             )
             rest_server = RestServer(

@@ -1,24 +1,35 @@
 """The one core service behind every protocol adapter.
 
-Each method resolves the servable (holding its version until the work is done), validates the
-request against the signature, runs the model off the event loop and returns plain results. The
-REST and gRPC adapters differ only in how they decode requests and encode these results.
+Each inference method is a :class:`~pyserving.service.calls.Call` run by
+:meth:`ServingService.serve`, the one lease/run/release sequence: resolve the servable (holding its
+version until the model run is done), plan the call against its signatures, run the model off the
+event loop through the ``runner`` (threads, or the batcher), turn the outputs into the result, and
+tell the observers.
+The REST and gRPC adapters differ only in how they decode requests and encode these results.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from pyserving.errors import Code, ServingError
 from pyserving.lifecycle.state import VersionStatus
-from pyserving.service import examples
+from pyserving.service.calls import (
+    Call,
+    CallObserver,
+    ClassifyCall,
+    InferenceResult,
+    MultiInferenceCall,
+    PredictCall,
+    RegressCall,
+)
 from pyserving.service.execution import Lease, ModelRunner
-from pyserving.service.multi_inference import InferenceTask, plan_multi_inference, task_outputs
-from pyserving.service.predict import find_predict_signature, plan_predict
+from pyserving.service.multi_inference import InferenceTask
 from pyserving.service.types import (
     ClassifyResult,
     ExampleInput,
@@ -26,11 +37,14 @@ from pyserving.service.types import (
     ModelSpec,
     PredictResult,
     RegressResult,
-    ResolvedSpec,
 )
-from pyserving.signature import CLASSIFY_METHOD, Signature
+from pyserving.signature import Signature
 
-InferenceResult = ClassifyResult | RegressResult
+__all__ = ["SIGNATURE_DEF_FIELD", "InferenceResult", "MetadataResult", "ServingService"]
+
+logger = logging.getLogger("pyserving.service")
+
+R = TypeVar("R")
 SIGNATURE_DEF_FIELD = "signature_def"
 
 
@@ -62,13 +76,40 @@ class ServingService:
         runner: ModelRunner,
         *,
         enable_signature_method_name_check: bool = False,
+        observers: Sequence[CallObserver] = (),
     ) -> None:
+        """``observers`` are told of every call answered successfully (request logs)."""
         self._servables = servables
         self._runner = runner
         self._check_method = enable_signature_method_name_check
+        self._observers = tuple(observers)
 
-    def _acquire(self, spec: ModelSpec) -> Lease:
-        return self._servables.acquire(spec.name, spec.version, spec.label)
+    async def serve(self, call: Call[R], timeout_ms: int = 0) -> R:
+        """Run ``call``: lease its servable, plan, run the model, finish, tell the observers.
+
+        The lease passes to the runner, which releases it when the model run really ends; it is
+        released here only if planning fails.
+        """
+        spec = call.spec
+        lease = self._servables.acquire(spec.name, spec.version, spec.label)
+        try:
+            feeds, fetches = call.plan(lease.model.signatures)
+        except BaseException:
+            lease.release()
+            raise
+        version = lease.version
+        outputs = await self._runner.run(lease, feeds, fetches, timeout_ms)
+        result = call.finish(version, outputs)
+        if self._observers:
+            self._notify(call, result)
+        return result
+
+    def _notify(self, call: Call[object], result: object) -> None:
+        for observer in self._observers:
+            try:
+                observer.completed(call, result)
+            except Exception:
+                logger.exception("Call observer %r failed", observer)
 
     async def predict(
         self,
@@ -77,95 +118,27 @@ class ServingService:
         output_filter: Sequence[str] = (),
         timeout_ms: int = 0,
     ) -> PredictResult:
-        handle = self._acquire(spec)
-        try:
-            signatures = handle.model.signatures
-            if callable(inputs):
-                inputs = inputs(signatures)
-            signature = find_predict_signature(signatures, spec.signature_name)
-            plan = plan_predict(
-                signature, inputs, output_filter, check_method_name=self._check_method
-            )
-        except BaseException:
-            handle.release()
-            raise
-        version = handle.version
-        outputs = await self._runner.run(handle, plan.feeds, plan.fetch_names, timeout_ms)
-        return PredictResult(
-            ResolvedSpec(spec.name, version, plan.signature_name),
-            dict(zip(plan.fetch_aliases, outputs, strict=True)),
-        )
+        call = PredictCall(spec, inputs, output_filter, check_method_name=self._check_method)
+        return await self.serve(call, timeout_ms)
 
     async def classify(
         self, spec: ModelSpec, data: ExampleInput, timeout_ms: int = 0
     ) -> ClassifyResult:
-        handle = self._acquire(spec)
-        try:
-            signature = examples.find_signature(handle.model.signatures, spec.signature_name)
-            input_name, aliases = examples.classify_fetches(
-                signature, check_method_name=self._check_method
-            )
-            tensor = examples.example_tensor(data)
-            fetches = [signature.outputs[a].name for a in aliases]
-        except BaseException:
-            handle.release()
-            raise
-        version = handle.version
-        outputs = await self._runner.run(handle, {input_name: tensor}, fetches, timeout_ms)
-        return ClassifyResult(
-            ResolvedSpec(spec.name, version, signature.key),
-            examples.classifications(aliases, outputs, len(tensor)),
-        )
+        call = ClassifyCall(spec, data, check_method_name=self._check_method)
+        return await self.serve(call, timeout_ms)
 
     async def regress(
         self, spec: ModelSpec, data: ExampleInput, timeout_ms: int = 0
     ) -> RegressResult:
-        handle = self._acquire(spec)
-        try:
-            signature = examples.find_signature(handle.model.signatures, spec.signature_name)
-            input_name = examples.regress_fetch(signature, check_method_name=self._check_method)
-            tensor = examples.example_tensor(data)
-            fetch = signature.outputs[examples.REGRESS_OUTPUTS].name
-        except BaseException:
-            handle.release()
-            raise
-        version = handle.version
-        (output,) = await self._runner.run(handle, {input_name: tensor}, [fetch], timeout_ms)
-        return RegressResult(
-            ResolvedSpec(spec.name, version, signature.key),
-            examples.regressions(output, len(tensor)),
-        )
+        call = RegressCall(spec, data, check_method_name=self._check_method)
+        return await self.serve(call, timeout_ms)
 
     async def multi_inference(
         self, tasks: Sequence[InferenceTask], data: ExampleInput, timeout_ms: int = 0
     ) -> list[InferenceResult]:
         """Run every task's signature in one model run; results in task order. The servable is
         the one the first task addresses."""
-        first = tasks[0].spec if tasks else ModelSpec("")
-        handle = self._acquire(first)
-        try:
-            plan = plan_multi_inference(tasks, handle.model.signatures)
-            tensor = examples.example_tensor(data)
-        except BaseException:
-            handle.release()
-            raise
-        version = handle.version
-        outputs = await self._runner.run(
-            handle, {plan.input_name: tensor}, plan.fetch_names, timeout_ms
-        )
-        results: list[InferenceResult] = []
-        for task, task_plan in zip(tasks, plan.tasks, strict=True):
-            spec = ResolvedSpec(task.spec.name, version, task_plan.signature.key)
-            mine = task_outputs(task_plan, plan.fetch_names, outputs)
-            if task_plan.method_name == CLASSIFY_METHOD:
-                results.append(
-                    ClassifyResult(
-                        spec, examples.classifications(task_plan.aliases, mine, len(tensor))
-                    )
-                )
-            else:
-                results.append(RegressResult(spec, examples.regressions(mine[0], len(tensor))))
-        return results
+        return await self.serve(MultiInferenceCall(tasks, data), timeout_ms)
 
     def metadata(
         self, spec: ModelSpec, fields: Sequence[str] = (SIGNATURE_DEF_FIELD,)
@@ -180,11 +153,11 @@ class ServingService:
                 raise ServingError(
                     Code.INVALID_ARGUMENT, f"Metadata field {field} is not supported"
                 )
-        handle = self._acquire(spec)
+        lease = self._servables.acquire(spec.name, spec.version, spec.label)
         try:
-            return MetadataResult(spec.name, handle.version, handle.model.signatures)
+            return MetadataResult(spec.name, lease.version, lease.model.signatures)
         finally:
-            handle.release()
+            lease.release()
 
     def model_status(self, name: str, version: int | None = None) -> list[VersionStatus]:
         return self._servables.model_status(name, version)

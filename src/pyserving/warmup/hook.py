@@ -46,7 +46,7 @@ class ModelWarmup:
         try:
             for log in read_warmup_logs(file):
                 for _ in range(self.num_request_iterations):
-                    replay(model, log)
+                    replay(model, log, servable.version)
                 count += 1
         except ServingError as error:
             record_warmup(path, str(error), (time.monotonic() - start) * 1e6, count)

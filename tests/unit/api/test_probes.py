@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
+import httpx
 import orjson
 
-from pyserving.api.rest.extensions import HttpRequest, HttpResponse
 from pyserving.api.rest.probes import Probes
+from pyserving.api.rest.router import build_router
 from pyserving.errors import Code, not_found
 from pyserving.lifecycle.state import ServableState, VersionStatus
 
@@ -32,13 +34,26 @@ class _Core:
         return self.statuses[name]
 
 
-def _get(probes: Probes, path: str) -> HttpResponse:
-    handler = probes.routes()[path]
+@dataclass
+class Response:
+    status: int
+    body: bytes
 
-    async def call() -> HttpResponse:
-        return await handler(HttpRequest("GET", path, "", [], b""))
+
+def _get(probes: Probes, path: str, method: str = "GET") -> Response:
+    """``method path`` through a router holding just the probe routes."""
+    transport = httpx.ASGITransport(app=build_router(probes.routes(), _unrouted))
+
+    async def call() -> Response:
+        async with httpx.AsyncClient(transport=transport, base_url="http://probe") as http:
+            reply = await http.request(method, path)
+        return Response(reply.status_code, reply.content)
 
     return asyncio.run(call())
+
+
+async def _unrouted(scope: object, receive: object, send: object) -> None:
+    raise AssertionError("no probe route matched")
 
 
 def test_ready_when_every_model_has_an_available_version() -> None:
@@ -86,3 +101,13 @@ def test_shutdown_makes_readiness_fail_but_not_liveness() -> None:
         "unavailable_models": {},
     }
     assert _get(probes, "/v2/health/live").status == 200
+
+
+def test_probes_answer_get_and_head_only() -> None:
+    probes = Probes(_Core({"a": [VersionStatus(1, _S.AVAILABLE)]}))
+    assert _get(probes, "/healthz", "HEAD").status == 200
+    response = _get(probes, "/readyz", "POST")
+    assert response.status == 405
+    assert orjson.loads(response.body) == {
+        "error": "Method POST is not allowed for /readyz; use GET, HEAD"
+    }

@@ -77,7 +77,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Admin, Any, Path, Path]]:
             what="both versions of a AVAILABLE",
         )
         service = ServingService(core, ThreadRunner(executor))
-        app = RestApp(service, prefix_routes=admin_routes(controller))
+        app = RestApp(service, routes=admin_routes(controller))
         yield Admin(app), core, tmp_path, path
 
 

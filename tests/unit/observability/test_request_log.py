@@ -14,13 +14,15 @@ import pytest
 
 from pyserving.config.models import models_from_config
 from pyserving.errors import Code, ServingError
+from pyserving.lifecycle.state import VersionStatus
 from pyserving.observability.metrics import registry as m
 from pyserving.observability.request_log import settings
-from pyserving.observability.request_log.service import RequestLoggingService
+from pyserving.observability.request_log.observer import RequestLogger
 from pyserving.observability.request_log.writer import RecordWriter
 from pyserving.protos import example_pb2, model_server_config_pb2, parse_text, prediction_log_pb2
 from pyserving.runtimes.base import LoadOptions
 from pyserving.runtimes.fake import FakeModel, FakeRuntime, write_fake_model
+from pyserving.service.core import ServingService
 from pyserving.service.execution import ThreadRunner
 from pyserving.service.types import ExampleInput, ModelSpec
 from pyserving.tfrecord import read_records
@@ -161,7 +163,7 @@ def test_a_failing_builder_is_counted_and_skipped(tmp_path: Path) -> None:
     assert (count("INTERNAL"), count("OK")) == (before[0] + 1, before[1] + 1)
 
 
-# -- the logging service -------------------------------------------------------------------------
+# -- the logging observer ------------------------------------------------------------------------
 
 
 class _Lease:
@@ -181,7 +183,7 @@ class _Servables:
     def acquire(self, name: str, version: int | None = None, label: str | None = None) -> _Lease:
         return _Lease(self._model)
 
-    def model_status(self, name: str, version: int | None = None) -> list[object]:
+    def model_status(self, name: str, version: int | None = None) -> list[VersionStatus]:
         return []
 
 
@@ -198,8 +200,8 @@ def test_service_logs_sampled_predictions_as_prediction_logs(tmp_path: Path) -> 
 
     async def run() -> None:
         with ThreadPoolExecutor(2) as pool:
-            service = RequestLoggingService(
-                _Servables(model), ThreadRunner(pool), writer=writer, saved_model_tags=["serve"]
+            service = ServingService(
+                _Servables(model), ThreadRunner(pool), observers=[RequestLogger(writer, ["serve"])]
             )
             spec = ModelSpec("m", version=7)
             result = await service.predict(spec, lambda signatures: {"x": x})
@@ -239,8 +241,8 @@ def test_unsampled_models_are_not_logged(tmp_path: Path) -> None:
 
     async def run() -> None:
         with ThreadPoolExecutor(1) as pool:
-            service = RequestLoggingService(
-                _Servables(model), ThreadRunner(pool), writer=writer, saved_model_tags=()
+            service = ServingService(
+                _Servables(model), ThreadRunner(pool), observers=[RequestLogger(writer, ())]
             )
             for _ in range(20):
                 await service.predict(ModelSpec("m"), {"x": np.ones((1, 1), np.float32)})

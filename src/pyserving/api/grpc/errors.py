@@ -3,8 +3,9 @@
 Every servicer method is wrapped with :func:`rpc`: a :class:`~pyserving.errors.ServingError` becomes
 the status with the same number (TF and gRPC codes agree) and its message, cut to 1024 bytes plus
 ``...TRUNCATED`` as TF Serving does; any other exception is a bug, logged with its traceback and
-answered INTERNAL, so one bad request can never take the server down. When an observer is set
-(:func:`set_observer`), every RPC is reported to it with its outcome (metrics, access log).
+answered INTERNAL, so one bad request can never take the server down. Every error ends in
+``context.abort``, so observers attached where servicers register
+(:mod:`~pyserving.api.grpc.observed`) read the outcome from ``context.code()``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any, Final, NoReturn, TypeVar
 import grpc
 
 from pyserving.errors import Code, ServingError
-from pyserving.observability.requests import RequestObserver
 
 logger = logging.getLogger("pyserving.grpc")
 
@@ -62,60 +62,17 @@ def rpc(
 
     @functools.wraps(method)
     async def wrapper(self: _S, request: _Req, context: Context) -> _Resp:
-        observer = _observer
-        started = observer.begin(name) if observer is not None else 0
-        code = Code.OK
         try:
             return await method(self, request, context)
         except ServingError as error:
-            code = error.code
             await abort(context, error)
-        except asyncio.CancelledError:
-            code = Code.CANCELLED
-            raise  # the client went away: nothing to translate
-        except grpc.aio.AbortError:
-            code = _aborted_code(context)
-            raise  # the handler aborted on purpose
+        except (asyncio.CancelledError, grpc.aio.AbortError):
+            raise  # the client went away, or the handler aborted on purpose
         except Exception as exc:
-            code = Code.INTERNAL
             logger.exception("Unexpected error in gRPC %s", name)
             await abort(context, ServingError(Code.INTERNAL, f"{type(exc).__name__}: {exc}"))
-        finally:
-            if observer is not None:
-                observer.end_grpc(_service_name(self), name, request, code, started)
 
     return wrapper
-
-
-def set_observer(observer: RequestObserver | None) -> None:
-    """Report every RPC of every :func:`rpc` method to ``observer`` (metrics, access log); None
-    turns reporting off. Set by the server before its gRPC port opens."""
-    global _observer
-    _observer = observer
-
-
-_observer: RequestObserver | None = None
-
-
-def _aborted_code(context: Context) -> Code:
-    status = context.code()
-    if isinstance(status, grpc.StatusCode):
-        return Code(status.value[0])
-    return Code.UNKNOWN
-
-
-_service_names: dict[type, str] = {}
-
-
-def _service_name(servicer: object) -> str:
-    """``PredictionService`` for a subclass of the generated ``PredictionServiceServicer``."""
-    cls = type(servicer)
-    name = _service_names.get(cls)
-    if name is None:
-        bases = [c for c in cls.__mro__ if c.__module__.endswith("_pb2_grpc")]
-        name = bases[0].__name__.removesuffix("Servicer") if bases else cls.__name__
-        _service_names[cls] = name
-    return name
 
 
 def timeout_ms(context: Context) -> int:

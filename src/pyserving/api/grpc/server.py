@@ -25,8 +25,10 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from pyserving.api.grpc import transport
 from pyserving.api.grpc.model_service import ConfigReloader, ModelServicer
+from pyserving.api.grpc.observed import observed_registration
 from pyserving.api.grpc.prediction_service import PredictionServicer
 from pyserving.config.options import ServerOptions
+from pyserving.observability.requests import RequestObserver
 from pyserving.protos import model_service_pb2_grpc, prediction_service_pb2_grpc
 from pyserving.service.core import ServingService
 
@@ -44,8 +46,11 @@ class GrpcServer:
         reloader: ConfigReloader,
         options: ServerOptions,
         extra_services: Sequence[Callable[[grpc.aio.Server], None]] = (),
+        observer: RequestObserver | None = None,
     ) -> None:
-        """``extra_services`` register further servicers (e.g. the admin API) on the server."""
+        """``extra_services`` register further servicers (e.g. the admin API) on the server;
+        ``observer`` sees every RPC of every servicer but health checks."""
+        self._observer = observer
         self._service = service
         self._extra_services = tuple(extra_services)
         self._reloader = reloader
@@ -64,14 +69,15 @@ class GrpcServer:
         server = grpc.aio.server(
             options=self._channel_options, maximum_concurrent_rpcs=self._max_rpcs
         )
+        observed = observed_registration(server, self._observer)
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-            PredictionServicer(self._service, tensor_content=self._tensor_content), server
+            PredictionServicer(self._service, tensor_content=self._tensor_content), observed
         )
         model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-            ModelServicer(self._service, self._reloader), server
+            ModelServicer(self._service, self._reloader), observed
         )
         for register in self._extra_services:
-            register(server)
+            register(observed)
         if self._health is not None:
             for name in HEALTH_SERVICE_NAMES:
                 await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -1,35 +1,44 @@
-"""The REST adapter: a bare ASGI application (no framework on the hot path).
+"""The REST front door: TF Serving's ``/v1`` API by hand, everything else on one router.
 
-Dispatch follows TF Serving's http_server.cc: a path (with its query string) matching
-``(?i)/v1/.*`` goes to the API handler, anything else is a 404 with an HTML body. Every ``/v1``
-response is JSON, errors as ``{"error": "<message>"}`` with the HTTP status of the error's code.
+Dispatch follows TF Serving's http_server.cc for its API: a path (with its query string) matching
+``(?i)/v1/.*`` goes to the API handler, and every ``/v1`` response is JSON, errors as
+``{"error": "<message>"}`` with the HTTP status of the error's code. Paths under ``/v1/models``
+(any case: TF Serving's grammar) take that path at once, without a router lookup: it is the hot
+path. Every other request goes to the front door's Starlette router (probes, metrics, the admin
+API, later protocols; see :mod:`pyserving.api.rest.router`); what no route matches falls back to
+TF Serving: the ``/v1`` handler (its ``Malformed request`` errors) or its 404 HTML page.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import zlib
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
 from pyserving.api.rest import handlers
+from pyserving.api.rest.asgi import (
+    BODY_LIMIT_KEY,
+    BodyTooLarge,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    send_response,
+)
 from pyserving.api.rest.errors import http_status
-from pyserving.api.rest.extensions import HttpRequest, HttpResponse, RouteHandler
+from pyserving.api.rest.router import BaseRoute, Middleware, build_router
 from pyserving.api.rest.routes import Action, Route, RouteError, match_route
 from pyserving.codec.json_encode import encode_error
 from pyserving.errors import Code, ServingError
 from pyserving.observability.requests import CURRENT_API, RequestObserver
 from pyserving.service.core import ServingService
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
 logger = logging.getLogger("pyserving.rest")
 
 _V1: Final = re.compile(r"(?i)/v1/")
+_TFS_PREFIX: Final = "/v1/models"
+_TFS_PREFIX_LEN: Final = len(_TFS_PREFIX)
 _ORIGIN_OK: Final = re.compile(rb"https?://")
 _JSON: Final = (b"content-type", b"application/json")
 _CORS: Final = (
@@ -41,14 +50,6 @@ _NOT_FOUND_HTML: Final = (
     b"<HTML><HEAD>\n<TITLE>404 Not Found</TITLE>\n</HEAD><BODY>\n<H1>Not Found</H1>\n"
     b"</BODY></HTML>\n"
 )
-
-
-class BodyTooLarge(ServingError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            Code.RESOURCE_EXHAUSTED,
-            f"Request body is larger than the limit of {limit} bytes (--rest_api_max_body_bytes)",
-        )
 
 
 _INFERENCE: Final = (Action.PREDICT, Action.CLASSIFY, Action.REGRESS)
@@ -63,7 +64,7 @@ _RUNTIME_API: Final = {
 
 
 class RestApp:
-    """ASGI app serving TF Serving's REST API over one :class:`ServingService`."""
+    """ASGI app serving TF Serving's REST API over one :class:`ServingService`, and ``routes``."""
 
     def __init__(
         self,
@@ -72,15 +73,17 @@ class RestApp:
         timeout_ms: int = 30_000,
         enable_cors: bool = False,
         max_body_bytes: int = 64 * 1024 * 1024,
-        routes: Mapping[str, RouteHandler] | None = None,
-        prefix_routes: Sequence[tuple[str, RouteHandler]] = (),
+        routes: Sequence[BaseRoute] = (),
+        router_middleware: Sequence[Middleware] = (),
         observer: RequestObserver | None = None,
     ) -> None:
-        """``observer`` (metrics, access log) sees every ``/v1`` request but CORS preflights."""
+        """``observer`` (metrics, access log) sees every ``/v1`` request but CORS preflights.
+        ``routes`` go on the router, wrapped in ``router_middleware`` (which ``/v1/models``
+        requests bypass; wrap the whole app with :func:`~pyserving.api.rest.router.with_middleware`
+        for middleware that must see them too)."""
         self._service = service
         self._observer = observer
-        self._routes = dict(routes or {})
-        self._prefix_routes = tuple(prefix_routes)
+        self._router = build_router(routes, self._not_routed, router_middleware)
         self._timeout_ms = max(timeout_ms, 0)
         self._max_body = max_body_bytes
         self._headers: list[tuple[bytes, bytes]] = [_JSON]
@@ -94,49 +97,26 @@ class RestApp:
             return
         raw_path: bytes | None = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
-        query: bytes = scope.get("query_string", b"")
-        extension = self._extension(path)
-        if extension is not None:
-            await self._serve_extension(extension, path, query, scope, receive, send)
+        if path.startswith(_TFS_PREFIX) or path[:_TFS_PREFIX_LEN].lower() == _TFS_PREFIX:
+            query: bytes = scope.get("query_string", b"")
+            if query:
+                path = f"{path}?{query.decode('latin-1')}"
+            await self._v1(scope["method"], path, scope, receive, send)
             return
+        scope[BODY_LIMIT_KEY] = self._max_body
+        await self._router(scope, receive, send)
+
+    async def _not_routed(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """What TF Serving answers for a path no route matches."""
+        raw_path: bytes | None = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        query: bytes = scope.get("query_string", b"")
         if query:
             path = f"{path}?{query.decode('latin-1')}"
         if _V1.match(path):
             await self._v1(scope["method"], path, scope, receive, send)
         else:
-            await self._send(send, 404, _NOT_FOUND_HTML, [(b"content-type", b"text/html")])
-
-    def _extension(self, path: str) -> RouteHandler | None:
-        handler = self._routes.get(path)
-        if handler is None:
-            for prefix, candidate in self._prefix_routes:
-                if path.startswith(prefix):
-                    return candidate
-        return handler
-
-    async def _serve_extension(
-        self,
-        handler: RouteHandler,
-        path: str,
-        query: bytes,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-    ) -> None:
-        method: str = scope["method"]
-        try:
-            body = await self._read_body(scope, receive) if method in ("POST", "PUT") else b""
-            request = HttpRequest(method, path, query.decode("latin-1"), scope["headers"], body)
-            response = await handler(request)
-        except BodyTooLarge as exc:
-            response = HttpResponse(413, encode_error(exc.message))
-        except ServingError as exc:
-            response = HttpResponse(http_status(exc.code), encode_error(exc.message))
-        except Exception as exc:
-            logger.exception("Unexpected error serving %s %s", method, path)
-            response = HttpResponse(500, encode_error(f"Internal error: {exc}"))
-        headers = [(b"content-type", response.content_type), *response.headers]
-        await self._send(send, response.status, response.body, headers)
+            await send_response(send, 404, _NOT_FOUND_HTML, [(b"content-type", b"text/html")])
 
     async def _v1(self, method: str, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         if method == "OPTIONS":
@@ -152,7 +132,7 @@ class RestApp:
                 route = match_route(method, path)
                 if observer is not None:
                     CURRENT_API.set(_RUNTIME_API.get(route.action, ""))
-                body = await self._read_body(scope, receive) if method == "POST" else b""
+                body = await read_body(scope, receive, self._max_body) if method == "POST" else b""
                 payload = await self._dispatch(route, body)
                 status, code = 200, Code.OK
             except RouteError as exc:
@@ -165,7 +145,7 @@ class RestApp:
                 logger.exception("Unexpected error serving %s %s", method, path)
                 message = f"Internal error: {type(exc).__name__}: {exc}"
                 status, payload, code = 500, encode_error(message), Code.INTERNAL
-            await self._send(send, status, payload, self._headers)
+            await send_response(send, status, payload, self._headers)
         finally:
             if observer is not None:
                 model, api = ("", "") if route is None else (route.name, _API[route.action])
@@ -183,63 +163,12 @@ class RestApp:
             return handlers.metadata(service, route)
         return handlers.status(service, route)
 
-    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
-        limit = self._max_body
-        encoding = b""
-        for key, value in scope["headers"]:
-            if key == b"content-length" and value.isdigit() and int(value) > limit:
-                raise BodyTooLarge(limit)
-            if key == b"content-encoding":
-                encoding = value.lower()
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ServingError(Code.CANCELLED, "Client disconnected")
-            chunk: bytes = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge(limit)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        if b"gzip" in encoding:
-            body = _gunzip(body, limit)
-        return body
-
     async def _preflight(self, scope: Scope, send: Send) -> None:
         origin = next((v for k, v in scope["headers"] if k == b"origin"), b"")
         if _ORIGIN_OK.match(origin):
-            await self._send(send, 200, b"", [*_CORS])
+            await send_response(send, 200, b"", [*_CORS])
         else:
-            await self._send(send, 400, b"", [])
-
-    @staticmethod
-    async def _send(
-        send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-
-def _gunzip(body: bytes, limit: int) -> bytes:
-    """Decompress a gzip body, refusing to inflate past ``limit`` (a gzip bomb is a 413)."""
-    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise ServingError(Code.INVALID_ARGUMENT, f"Failed to decompress gzip body: {exc}") from exc
-    if len(out) > limit or inflater.unconsumed_tail:
-        raise BodyTooLarge(limit)
-    return out
+            await send_response(send, 400, b"", [])
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 
-from pyserving.api.rest.extensions import HttpRequest, HttpResponse, RouteHandler
+from pyserving.api.rest.extensions import HttpRequest, HttpResponse
+from pyserving.api.rest.router import BaseRoute, json_route
 from pyserving.observability.metrics import render_page
 from pyserving.observability.metrics.exposition import CONTENT_TYPE
 
@@ -19,5 +20,9 @@ async def metrics_page(request: HttpRequest) -> HttpResponse:
     return HttpResponse(200, body, CONTENT_TYPE)
 
 
-def metrics_routes(path: str) -> dict[str, RouteHandler]:
-    return {path: metrics_page}
+def metrics_routes(path: str) -> list[BaseRoute]:
+    """The page's route (exactly ``path``, every method, as TF Serving) for the front door's
+    router. A configured path without a leading ``/`` matches no request there, nor here."""
+    if not path.startswith("/"):
+        return []
+    return [json_route(path, metrics_page, literal=True)]

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pyserving.api.rest.extensions import HttpRequest, HttpResponse, RouteHandler
+from pyserving.api.rest.extensions import HttpRequest, HttpResponse
+from pyserving.api.rest.router import BaseRoute, json_route
 from pyserving.codec.json_encode import encode_json
 from pyserving.errors import ServingError
 from pyserving.lifecycle.state import ServableState, VersionStatus
@@ -50,10 +51,14 @@ class Probes:
         """From now on readiness answers 503 (liveness stays 200)."""
         self._shutting_down = True
 
-    def routes(self) -> dict[str, RouteHandler]:
-        routes: dict[str, RouteHandler] = dict.fromkeys(LIVE_PATHS, self.live)
-        routes.update(dict.fromkeys(READY_PATHS, self.ready))
-        return routes
+    def routes(self) -> list[BaseRoute]:
+        """The probe routes (GET and HEAD) for the front door's router."""
+        live = {"GET": self.live, "HEAD": self.live}
+        ready = {"GET": self.ready, "HEAD": self.ready}
+        return [
+            *(json_route(path, live) for path in LIVE_PATHS),
+            *(json_route(path, ready) for path in READY_PATHS),
+        ]
 
     async def live(self, request: HttpRequest) -> HttpResponse:
         return HttpResponse(200, _ALIVE)

@@ -9,7 +9,7 @@ import socket
 
 import uvicorn
 
-from pyserving.api.rest.app import RestApp
+from pyserving.api.rest.asgi import ASGIApp
 
 logger = logging.getLogger("pyserving.rest")
 
@@ -37,7 +37,7 @@ def bind_socket(port: int) -> socket.socket:
 class RestServer:
     """Start/stop a uvicorn server for ``app`` without letting it own signals or the loop."""
 
-    def __init__(self, app: RestApp, port: int, *, graceful_seconds: int = 30) -> None:
+    def __init__(self, app: ASGIApp, port: int, *, graceful_seconds: int = 30) -> None:
         self._socket = bind_socket(port)
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(

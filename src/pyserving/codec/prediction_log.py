@@ -7,7 +7,7 @@ request is rebuilt as its gRPC message (REST JSON tensors via ``encode_tensor``,
 SamplingConfig, the SavedModel tags and the time. Records are what TF Serving's warmup reader
 replays, so a request log can become a model's ``assets.extra/tf_serving_warmup_requests``.
 
-These run on the request-log writer thread, never on the request path.
+The request logs run these on their writer thread, never on the request path.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pyserving.api.grpc import convert
+from pyserving.codec import tfs_proto
 from pyserving.codec.tensor_proto import encode_tensor
 from pyserving.protos import (
     classification_pb2,
@@ -92,7 +92,7 @@ def predict_record(
     for alias, tensor in inputs.items():
         encode_tensor(np.asarray(tensor), request.inputs[alias])
     request.output_filter.extend(output_filter)
-    response: predict_pb2.PredictResponse = convert.predict_response(result, as_content=False)
+    response: predict_pb2.PredictResponse = tfs_proto.predict_response(result, as_content=False)
     log.predict_log.response.CopyFrom(response)
     return log.SerializeToString()
 
@@ -104,7 +104,7 @@ def classify_record(
     request: classification_pb2.ClassificationRequest = log.classify_log.request
     _request_spec(request.model_spec, spec)
     _fill_input(request.input, data)
-    log.classify_log.response.CopyFrom(convert.classify_response(result))
+    log.classify_log.response.CopyFrom(tfs_proto.classify_response(result))
     return log.SerializeToString()
 
 
@@ -115,7 +115,7 @@ def regress_record(
     request: regression_pb2.RegressionRequest = log.regress_log.request
     _request_spec(request.model_spec, spec)
     _fill_input(request.input, data)
-    log.regress_log.response.CopyFrom(convert.regress_response(result))
+    log.regress_log.response.CopyFrom(tfs_proto.regress_response(result))
     return log.SerializeToString()
 
 
@@ -131,5 +131,5 @@ def multi_inference_record(
         entry = request.tasks.add(method_name=task.method_name)
         _request_spec(entry.model_spec, task.spec)
     _fill_input(request.input, data)
-    log.multi_inference_log.response.CopyFrom(convert.multi_inference_response(results))
+    log.multi_inference_log.response.CopyFrom(tfs_proto.multi_inference_response(results))
     return log.SerializeToString()

@@ -1,0 +1,195 @@
+"""One call to the core: what was asked, its plan against the model, and its result.
+
+Every inference method is a :class:`Call`. Built from a decoded request before any servable is
+leased, a call is planned against the leased model's signatures (:meth:`Call.plan`: validation
+with TF Serving's messages, then the feeds and fetches of one model run) and turns the run's
+outputs into the method's result (:meth:`Call.finish`, which checks them like a response). The
+core runs calls through one lease/run/release sequence (``ServingService.serve``); warmup runs the
+same calls on a model not yet published (:mod:`pyserving.warmup.replay`); observers of the core
+(request logs) read what was asked from the call (:class:`CallObserver`).
+
+A call is used once, by one request: ``plan`` records what it decoded (``PredictCall.inputs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol, TypeVar
+
+import numpy as np
+
+from pyserving.service import examples
+from pyserving.service.multi_inference import InferenceTask, MultiPlan, plan_multi_inference
+from pyserving.service.multi_inference import task_outputs as _task_outputs
+from pyserving.service.predict import PredictPlan, find_predict_signature, plan_predict
+from pyserving.service.types import (
+    ClassifyResult,
+    ExampleInput,
+    InputDecoder,
+    ModelSpec,
+    PredictResult,
+    RegressResult,
+    ResolvedSpec,
+)
+from pyserving.signature import CLASSIFY_METHOD, Signature
+
+R_co = TypeVar("R_co", covariant=True)
+InferenceResult = ClassifyResult | RegressResult
+Feeds = Mapping[str, np.ndarray]
+
+
+class Call(Protocol[R_co]):
+    @property
+    def spec(self) -> ModelSpec:
+        """The servable to lease."""
+        ...
+
+    def plan(self, signatures: Mapping[str, Signature]) -> tuple[Feeds, Sequence[str]]:
+        """Check the request against ``signatures``; the feeds and fetch names of the run.
+        Raises the ServingError the request gets."""
+        ...
+
+    def finish(self, version: int, outputs: list[np.ndarray]) -> R_co:
+        """The result of the run's ``outputs`` (fetch order) on version ``version``."""
+        ...
+
+
+class PredictCall:
+    __slots__ = ("_check", "_plan", "inputs", "output_filter", "spec")
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        inputs: Feeds | InputDecoder,
+        output_filter: Sequence[str] = (),
+        *,
+        check_method_name: bool = False,
+    ) -> None:
+        self.spec = spec
+        self.inputs = inputs
+        """Alias -> tensor; a decoder until :meth:`plan` has run it."""
+        self.output_filter = output_filter
+        self._check = check_method_name
+        self._plan: PredictPlan | None = None
+
+    def plan(self, signatures: Mapping[str, Signature]) -> tuple[Feeds, Sequence[str]]:
+        if callable(self.inputs):
+            self.inputs = self.inputs(signatures)
+        signature = find_predict_signature(signatures, self.spec.signature_name)
+        plan = plan_predict(
+            signature, self.inputs, self.output_filter, check_method_name=self._check
+        )
+        self._plan = plan
+        return plan.feeds, plan.fetch_names
+
+    def finish(self, version: int, outputs: list[np.ndarray]) -> PredictResult:
+        plan = self._plan
+        assert plan is not None, "finish() before plan()"
+        return PredictResult(
+            ResolvedSpec(self.spec.name, version, plan.signature_name),
+            dict(zip(plan.fetch_aliases, outputs, strict=True)),
+        )
+
+
+class ClassifyCall:
+    __slots__ = ("_aliases", "_check", "_rows", "_signature_key", "data", "spec")
+
+    def __init__(
+        self, spec: ModelSpec, data: ExampleInput, *, check_method_name: bool = False
+    ) -> None:
+        self.spec = spec
+        self.data = data
+        self._check = check_method_name
+        self._aliases: list[str] = []
+        self._signature_key = ""
+        self._rows = 0
+
+    def plan(self, signatures: Mapping[str, Signature]) -> tuple[Feeds, Sequence[str]]:
+        signature = examples.find_signature(signatures, self.spec.signature_name)
+        input_name, aliases = examples.classify_fetches(signature, check_method_name=self._check)
+        tensor = examples.example_tensor(self.data)
+        self._aliases, self._signature_key, self._rows = aliases, signature.key, len(tensor)
+        return {input_name: tensor}, [signature.outputs[a].name for a in aliases]
+
+    def finish(self, version: int, outputs: list[np.ndarray]) -> ClassifyResult:
+        return ClassifyResult(
+            ResolvedSpec(self.spec.name, version, self._signature_key),
+            examples.classifications(self._aliases, outputs, self._rows),
+        )
+
+
+class RegressCall:
+    __slots__ = ("_check", "_rows", "_signature_key", "data", "spec")
+
+    def __init__(
+        self, spec: ModelSpec, data: ExampleInput, *, check_method_name: bool = False
+    ) -> None:
+        self.spec = spec
+        self.data = data
+        self._check = check_method_name
+        self._signature_key = ""
+        self._rows = 0
+
+    def plan(self, signatures: Mapping[str, Signature]) -> tuple[Feeds, Sequence[str]]:
+        signature = examples.find_signature(signatures, self.spec.signature_name)
+        input_name = examples.regress_fetch(signature, check_method_name=self._check)
+        tensor = examples.example_tensor(self.data)
+        self._signature_key, self._rows = signature.key, len(tensor)
+        return {input_name: tensor}, [signature.outputs[examples.REGRESS_OUTPUTS].name]
+
+    def finish(self, version: int, outputs: list[np.ndarray]) -> RegressResult:
+        (output,) = outputs
+        return RegressResult(
+            ResolvedSpec(self.spec.name, version, self._signature_key),
+            examples.regressions(output, self._rows),
+        )
+
+
+class MultiInferenceCall:
+    """Every task's signature in one model run; the servable is the one the first task
+    addresses (an empty list addresses model ``""``, which the lifecycle rejects)."""
+
+    __slots__ = ("_plan", "_rows", "data", "spec", "tasks")
+
+    def __init__(self, tasks: Sequence[InferenceTask], data: ExampleInput) -> None:
+        self.tasks = tasks
+        self.data = data
+        self.spec = tasks[0].spec if tasks else ModelSpec("")
+        self._plan: MultiPlan | None = None
+        self._rows = 0
+
+    def plan(self, signatures: Mapping[str, Signature]) -> tuple[Feeds, Sequence[str]]:
+        plan = plan_multi_inference(self.tasks, signatures)
+        tensor = examples.example_tensor(self.data)
+        self._plan, self._rows = plan, len(tensor)
+        return {plan.input_name: tensor}, plan.fetch_names
+
+    def finish(self, version: int, outputs: list[np.ndarray]) -> list[InferenceResult]:
+        """Results in task order."""
+        plan = self._plan
+        assert plan is not None, "finish() before plan()"
+        results: list[InferenceResult] = []
+        for task, task_plan in zip(self.tasks, plan.tasks, strict=True):
+            spec = ResolvedSpec(task.spec.name, version, task_plan.signature.key)
+            mine = _task_outputs(task_plan, plan.fetch_names, outputs)
+            if task_plan.method_name == CLASSIFY_METHOD:
+                rows = examples.classifications(task_plan.aliases, mine, self._rows)
+                results.append(ClassifyResult(spec, rows))
+            else:
+                results.append(RegressResult(spec, examples.regressions(mine[0], self._rows)))
+        return results
+
+
+AnyCall = PredictCall | ClassifyCall | RegressCall | MultiInferenceCall
+
+
+class CallObserver(Protocol):
+    """Told of every call the core answered successfully, on the event loop, after the run.
+
+    Must be quick (queue work elsewhere); an exception it raises is logged, never the request's.
+    """
+
+    def completed(self, call: Call[object], result: object) -> None:
+        """``result`` is what ``call.finish`` returned; tell calls apart with ``isinstance``
+        (:data:`AnyCall`)."""
+        ...
