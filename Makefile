@@ -31,7 +31,7 @@ demo: $(STAMP)
 
 run: demo
 	$(BIN)/tensorflow_model_server --port=$(GRPC_PORT) --rest_api_port=$(REST_PORT) \
-		--model_config_file=demo/models/models.config
+		--model_config_file=demo/models/models.config --enable_admin_api
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

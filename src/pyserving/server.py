@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from pyserving.api.rest.admin import admin_routes
 from pyserving.api.rest.app import RestApp
-from pyserving.api.rest.router import BaseRoute
+from pyserving.api.rest.auth import AuthMiddleware
+from pyserving.api.rest.router import BaseRoute, Middleware, with_middleware
 from pyserving.api.rest.server import RestServer
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
 from pyserving.config.models import config_from_options
@@ -42,6 +43,8 @@ from pyserving.observability.request_log import settings as request_log_settings
 from pyserving.operations import Operations
 from pyserving.runtimes.base import LoadOptions, Runtime
 from pyserving.runtimes.registry import get_runtime
+from pyserving.security.policy import AccessPolicy
+from pyserving.security.setup import access_policy, admin_api_enabled, base_path_allowlist
 from pyserving.service.execution import ModelRunner, ThreadRunner
 from pyserving.warmup import warmup_hook
 
@@ -89,11 +92,13 @@ def build_core(
     )
 
 
-def rest_routes(ops: Operations, controller: ConfigController) -> list[BaseRoute]:
+def rest_routes(
+    ops: Operations, controller: ConfigController, *, admin: bool = True
+) -> list[BaseRoute]:
     """Every REST route beside ``/v1/models``: what each feature contributes, in order."""
     return [
         *ops.rest_routes(),  # the Prometheus page, the probes
-        *admin_routes(controller),  # /v1/admin/
+        *(admin_routes(controller) if admin else []),  # /v1/admin/
     ]
 
 
@@ -108,6 +113,8 @@ def run_server(options: ServerOptions) -> int:
         ops = Operations(options)
         config = config_from_options(options)
         batching = batching_setup(options)
+        policy = access_policy(options)
+        allowlist = base_path_allowlist(options, config)
     except ServingError as error:
         return _fail(error)
     core = build_core(
@@ -118,7 +125,10 @@ def run_server(options: ServerOptions) -> int:
     ops.attach(core)
     try:
         controller = ConfigController(
-            core, config_file=options.model_config_file, on_served=request_log_settings.publish
+            core,
+            config_file=options.model_config_file,
+            on_served=request_log_settings.publish,
+            allowlist=allowlist,
         )
         controller.start(config)
         core.wait_until_ready()
@@ -135,7 +145,7 @@ def run_server(options: ServerOptions) -> int:
     gc.collect()
     gc.freeze()
     try:
-        return _run_loop(options, core, batching, controller, ops)
+        return _run_loop(options, core, batching, controller, ops, policy)
     finally:
         _exit_on_next_signal()  # the event loop's handlers are gone; models may take a while
         if poller is not None:
@@ -159,6 +169,7 @@ def _run_loop(
     batching: BatchingSetup | None,
     controller: ConfigController,
     ops: Operations,
+    policy: AccessPolicy,
 ) -> int:
     factory: Callable[[], asyncio.AbstractEventLoop]
     try:
@@ -168,7 +179,7 @@ def _run_loop(
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
         factory = asyncio.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_serve(options, core, batching, controller, ops))
+        return runner.run(_serve(options, core, batching, controller, ops, policy))
 
 
 async def _serve(
@@ -177,6 +188,7 @@ async def _serve(
     batching: BatchingSetup | None,
     controller: ConfigController,
     ops: Operations,
+    policy: AccessPolicy,
 ) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -193,6 +205,9 @@ async def _serve(
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
+    if policy.enabled:
+        loop.add_signal_handler(signal.SIGHUP, policy.reload)
+    admin = admin_api_enabled(options)
 
     workers = max(options.rest_api_num_threads, options.grpc_max_threads, 4)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model-run")
@@ -222,8 +237,9 @@ async def _serve(
                 service,
                 controller,
                 options,
-                extra_services=[admin_service(controller)],
+                extra_services=[admin_service(controller)] if admin else [],
                 observer=ops.observer,
+                policy=policy,
             )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
@@ -232,11 +248,16 @@ async def _serve(
                 timeout_ms=options.rest_api_timeout_in_ms,
                 enable_cors=options.rest_api_enable_cors_support,
                 max_body_bytes=options.rest_api_max_body_bytes,
-                routes=rest_routes(ops, controller),
+                routes=rest_routes(ops, controller, admin=admin),
                 observer=ops.observer,
             )
+            auth = [Middleware(AuthMiddleware, policy, ops.metrics_path)]
+            front_door = with_middleware(app, auth if policy.enabled else [])
             rest_server = RestServer(
-                app, options.rest_api_port, graceful_seconds=options.shutdown_grace_seconds
+                front_door,
+                options.rest_api_port,
+                graceful_seconds=options.shutdown_grace_seconds,
+                ssl_config_file=options.rest_api_ssl_config_file,
             )
             await rest_server.start()
             logger.info("Exporting HTTP/REST API at:localhost:%d ...", rest_server.port)

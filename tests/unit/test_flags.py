@@ -84,6 +84,10 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("request_log_max_bytes", Kind.INT64, 128 * 1024 * 1024),
     ("shutdown_grace_seconds", Kind.INT32, 30),
     ("shutdown_delay_seconds", Kind.INT32, 0),
+    ("auth_tokens_file", Kind.STRING, ""),
+    ("enable_admin_api", Kind.BOOL, False),
+    ("model_base_path_allowlist", Kind.STRING, ""),
+    ("rest_api_ssl_config_file", Kind.STRING, ""),
 ]
 PY_TYPES = {Kind.INT32: int, Kind.INT64: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.STRING: str}
 

@@ -89,6 +89,10 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "request_log_max_bytes",
         "shutdown_grace_seconds",
         "shutdown_delay_seconds",
+        "auth_tokens_file",
+        "enable_admin_api",
+        "model_base_path_allowlist",
+        "rest_api_ssl_config_file",
     }
 )
 
@@ -407,6 +411,35 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _EXTENSION + "On SIGTERM/SIGINT, first keep serving this long with readiness (/readyz, "
         "gRPC health) reporting not ready, so load balancers stop routing before the ports "
         "close.",
+    ),
+    Flag(
+        "auth_tokens_file",
+        _S,
+        _EXTENSION + "JSON file of hashed bearer tokens, each with scopes (infer, read, admin, "
+        "metrics); create entries with `pyserving token`. Re-read when it changes and on "
+        "SIGHUP. Empty: every API is open, as in TF Serving.",
+    ),
+    Flag(
+        "enable_admin_api",
+        _B,
+        _EXTENSION + "Serve the admin API (REST /v1/admin, gRPC ModelAdminService) although no "
+        "--auth_tokens_file is set (anyone reaching the port may then change models). With "
+        "tokens it is on, for tokens with the admin scope.",
+    ),
+    Flag(
+        "model_base_path_allowlist",
+        _S,
+        _EXTENSION + "Comma-separated directories (or s3:// / gs:// prefixes) under which base "
+        "paths given at run time (admin API, HandleReloadConfigRequest) must lie. Empty: the "
+        "directories holding the base paths of the models configured at start-up.",
+    ),
+    Flag(
+        "rest_api_ssl_config_file",
+        _S,
+        _EXTENSION + "SSLConfig text file (the format of --ssl_config_file) for HTTPS on the "
+        "REST port: server_key and server_cert; custom_ca verifies client certificates and "
+        "client_verify requires them (mutual TLS). May name the same file as "
+        "--ssl_config_file. Empty: plain HTTP, as in TF Serving.",
     ),
 )
 

@@ -102,6 +102,15 @@ class ServerOptions:
     shutdown_grace_seconds: int = 30
     #: On SIGTERM/SIGINT, how long to keep serving, unready, before the ports close.
     shutdown_delay_seconds: int = 0
+    #: JSON file of hashed bearer tokens with scopes (see pyserving.security.tokens); "" = open.
+    auth_tokens_file: str = ""
+    #: Serve the admin API (REST /v1/admin, gRPC ModelAdminService) without tokens configured.
+    enable_admin_api: bool = False
+    #: Comma-separated roots that base paths given at run time (admin API, reloads) must lie
+    #: under; "" = the directories holding the start-up models' base paths.
+    model_base_path_allowlist: str = ""
+    #: SSLConfig text file (as --ssl_config_file) for HTTPS on the REST port; "" = plain HTTP.
+    rest_api_ssl_config_file: str = ""
 
     # pyserving only, not a flag: (model name, absolute base path) pairs given to
     # ``pyserving serve`` with several paths. When non-empty it replaces model_name /

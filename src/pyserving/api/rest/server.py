@@ -10,6 +10,7 @@ import socket
 import uvicorn
 
 from pyserving.api.rest.asgi import ASGIApp
+from pyserving.security.tls import server_ssl_context
 
 logger = logging.getLogger("pyserving.rest")
 
@@ -37,7 +38,11 @@ def bind_socket(port: int) -> socket.socket:
 class RestServer:
     """Start/stop a uvicorn server for ``app`` without letting it own signals or the loop."""
 
-    def __init__(self, app: ASGIApp, port: int, *, graceful_seconds: int = 30) -> None:
+    def __init__(
+        self, app: ASGIApp, port: int, *, graceful_seconds: int = 30, ssl_config_file: str = ""
+    ) -> None:
+        """``ssl_config_file``: serve HTTPS (see :mod:`pyserving.security.tls`)."""
+        self._ssl = server_ssl_context(ssl_config_file)
         self._socket = bind_socket(port)
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
@@ -58,6 +63,8 @@ class RestServer:
         config = self._server.config
         if not config.loaded:
             config.load()
+        if self._ssl is not None:
+            config.ssl = self._ssl  # uvicorn passes it to create_server for our socket
         self._server.lifespan = config.lifespan_class(config)
         await self._server.startup(sockets=[self._socket])
         # main_loop keeps the Date header fresh; it returns once should_exit is set.

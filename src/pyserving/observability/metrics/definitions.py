@@ -146,6 +146,11 @@ VERSION_LOAD_SECONDS: Final = MetricSpec(
     "Seconds from LOADING to AVAILABLE (retries and warmup included).",
     ("model_name", "version"), gauge_mode="mostrecent",
 )  # fmt: skip
+AUTH_FAILURES: Final = MetricSpec(
+    "pyserving_auth_failures_total", "counter",
+    "Requests refused by the token check: reason missing, invalid or scope; protocol rest or grpc.",
+    ("reason", "protocol"),
+)  # fmt: skip
 RESIDENT_MEMORY: Final = MetricSpec(
     "pyserving_process_resident_memory_bytes", "gauge", "Resident set size of the server."
 )
@@ -169,6 +174,7 @@ ALL_SPECS: Final[tuple[MetricSpec, ...]] = tuple(
             LOAD_ATTEMPT_COUNT,
             LOAD_LATENCY,
             IN_FLIGHT,
+            AUTH_FAILURES,
             BATCH_QUEUE_DEPTH,
             BATCH_SIZE,
             VERSION_STATE,
