@@ -25,7 +25,7 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from pyserving.api.rest.admin import admin_routes
+from pyserving.api.rest.admin import admin_off_routes, admin_routes
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.auth import AuthMiddleware
 from pyserving.api.rest.router import BaseRoute, Middleware, with_middleware
@@ -98,7 +98,7 @@ def rest_routes(
     """Every REST route beside ``/v1/models``: what each feature contributes, in order."""
     return [
         *ops.rest_routes(),  # the Prometheus page, the probes
-        *(admin_routes(controller) if admin else []),  # /v1/admin/
+        *(admin_routes(controller) if admin else admin_off_routes()),  # /v1/admin/
     ]
 
 
