@@ -7,7 +7,7 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup protos check-protos lint typecheck unit demo clean bench fuzz
+.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz fuzz-http2 soak-grpc h2load
 
 setup: $(STAMP)
 
@@ -40,12 +40,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) check-protos lint typecheck
+test: $(STAMP) setup-browser check-protos lint typecheck
 	$(BIN)/pytest
 
 # `make fuzz`: the decoders' property tests at 10^5 cases per target (`make test` runs 10^3).
 fuzz: $(STAMP)
 	PYSERVING_FUZZ_EXAMPLES=100000 $(BIN)/pytest tests/fuzz -q --timeout=0
+
+# The console's browser tests drive Debian's Chromium with Playwright (Playwright's own browser
+# download needs the internet; it is never used).
+CHROMIUM := /usr/bin/chromium
+
+setup-browser:
+	test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# docs/img/console.png and docs/img/digits.png, from a real server of the demo models.
+screenshots: demo setup-browser
+	$(BIN)/python scripts/console_screenshots.py --models demo/models --out docs/img
 
 # `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
 # of `make test`). The peers live in their own venv: MLServer pins its own dependencies.
@@ -58,9 +69,27 @@ $(BENCH_STAMP): benchmarks/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet -r benchmarks/requirements.txt
 	touch $(BENCH_STAMP)
 
-bench: $(STAMP) $(BENCH_STAMP)
+bench: $(STAMP) $(BENCH_STAMP) h2load
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python benchmarks/run.py
+
+# nghttp2's h2load: the C gRPC load generator of `make bench` (gRPC rows "... h2load").
+h2load:
+	command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq nghttp2-client)
+
+# The long HTTP/2 conformance/abuse pass over the zttp gRPC server (a short one runs in
+# `make test`): random and malformed frames, rapid reset, stream/ping/settings floods, oversized
+# headers, window abuse; after each, another client must still be served. ~5-10 min.
+HTTP2_FUZZ_EXAMPLES ?= 3000
+fuzz-http2: $(STAMP)
+	HTTP2_FUZZ_EXAMPLES=$(HTTP2_FUZZ_EXAMPLES) $(BIN)/pytest -q -p no:cacheprovider \
+		tests/transport/test_http2_fuzz.py
+
+# The gRPC soak: 10^5 Predict RPCs at c=128 over 4 long-lived channels, 1% cancelled by their
+# deadline, on each stack; fails if any other RPC fails (a smaller version runs in `make test`).
+soak-grpc: $(STAMP)
+	$(BIN)/python benchmarks/grpc_soak.py --stack zttp
+	$(BIN)/python benchmarks/grpc_soak.py --stack grpcio
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .bench demo/models .pytest_cache .mypy_cache .ruff_cache

@@ -1,9 +1,11 @@
-"""Closed-loop gRPC load: CONCURRENCY coroutines each send Predict and wait, for DURATION s.
+"""Closed-loop gRPC load: CONCURRENCY coroutines each send Predict (or METHOD) and wait, for
+DURATION s.
 
-Usage: python grpc_load.py TARGET REQUEST_FILE CONCURRENCY DURATION WARMUP
-Prints one JSON object: requests, errors, seconds, rps, p50_ms, p99_ms. The request is a
-serialized PredictRequest sent as bytes (no client-side serialization per call), so the client
-spends as little CPU as Python allows on this shared 2-core machine.
+Usage: python grpc_load.py TARGET REQUEST_FILE CONCURRENCY DURATION WARMUP [METHOD]
+Prints one JSON object: requests, errors, seconds, rps, p50_ms, p99_ms. The request (a
+PredictRequest unless METHOD says otherwise) is sent as serialized bytes (no client-side
+serialization per call), so the client spends as little CPU as Python allows on this shared
+2-core machine.
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ METHOD = "/tensorflow.serving.PredictionService/Predict"
 
 
 async def main(
-    target: str, request: bytes, concurrency: int, duration: float, warmup: float
+    target: str, request: bytes, concurrency: int, duration: float, warmup: float, method: str
 ) -> None:
     async with grpc.aio.insecure_channel(
         target, options=[("grpc.max_receive_message_length", -1)]
     ) as channel:
-        call = channel.unary_unary(METHOD)
+        call = channel.unary_unary(method)
         latencies: list[float] = []
         errors = 0
         start = time.perf_counter()
@@ -69,6 +71,7 @@ async def main(
 
 if __name__ == "__main__":
     target, path, conc, dur, warm = sys.argv[1:6]
+    method = sys.argv[6] if len(sys.argv) > 6 else METHOD
     with open(path, "rb") as f:
         payload = f.read()
-    asyncio.run(main(target, payload, int(conc), float(dur), float(warm)))
+    asyncio.run(main(target, payload, int(conc), float(dur), float(warm), method))

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+PREDICT = "/tensorflow.serving.PredictionService/Predict"
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 _LUA = """wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+{headers}
 local file = io.open("{path}", "rb")
 wrk.body = file:read("*all")
 file:close()
@@ -28,9 +31,12 @@ class Point:
     errors: int = 0
 
 
-def lua_script(body_file: Path) -> Path:
+def lua_script(body_file: Path, headers: dict[str, str] | None = None) -> Path:
+    """A wrk script POSTing ``body_file`` with ``headers`` (default: JSON content type)."""
+    headers = headers or {"Content-Type": "application/json"}
+    lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
     script = body_file.with_suffix(".lua")
-    script.write_text(_LUA.replace("{path}", str(body_file)))
+    script.write_text(_LUA.replace("{headers}", lines).replace("{path}", str(body_file)))
     return script
 
 
@@ -64,7 +70,14 @@ def _percentile(out: str, which: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def grpc(target: str, request_file: Path, concurrency: int, seconds: float, warmup: float) -> Point:
+def grpc(
+    target: str,
+    request_file: Path,
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+    method: str = PREDICT,
+) -> Point:
     args = [
         sys.executable,
         str(HERE / "grpc_load.py"),
@@ -73,7 +86,49 @@ def grpc(target: str, request_file: Path, concurrency: int, seconds: float, warm
         str(concurrency),
         str(seconds),
         str(warmup),
+        method,
     ]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     data = json.loads(out.strip().splitlines()[-1])
     return Point(data["rps"], data["p50_ms"], data["p99_ms"], data["errors"])
+
+
+def h2load(
+    target: str, request_file: Path, concurrency: int, seconds: float, warmup: float
+) -> Point:
+    """gRPC Predict load from nghttp2's h2load, a C client (one connection per client, one stream
+    at a time): the server's cost without a Python client's. Latency percentiles come from its
+    per-request log. h2load checks the HTTP status, not grpc-status: the server's own tests check
+    that these calls succeed."""
+    request = request_file.read_bytes()
+    framed = request_file.with_suffix(".grpc-frame")
+    framed.write_bytes(struct.pack(">BI", 0, len(request)) + request)
+    url = f"http://{target}/tensorflow.serving.PredictionService/Predict"
+    with tempfile.NamedTemporaryFile(suffix=".log") as log:
+        args = [
+            "h2load",
+            f"-c{concurrency}",
+            "-m1",
+            f"--warm-up-time={warmup:g}",
+            f"-D{seconds:g}",
+            "-H",
+            "content-type: application/grpc",
+            "-H",
+            "te: trailers",
+            "-d",
+            str(framed),
+            f"--log-file={log.name}",
+            url,
+        ]
+        out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+        latencies = sorted(
+            int(line.split("\t")[2]) / 1000 for line in Path(log.name).read_text().splitlines()
+        )
+    rps = float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out).group(1))  # type: ignore[union-attr]
+    failed = re.search(r"(\d+) failed, (\d+) errored, (\d+) timeout", out)
+    errors = sum(int(n) for n in failed.groups()) if failed else 0
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else 0.0
+
+    return Point(rps, pct(0.5), pct(0.99), errors)

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 SYSTEMS = [
     "pyserving REST",
     "pyserving gRPC",
+    "pyserving zttp gRPC h2load",
     "FastAPI+TF REST",
     "MLServer REST",
     "ASGI ceiling REST",

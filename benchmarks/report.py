@@ -14,6 +14,12 @@ END = "<!-- bench:end -->"
 SYSTEMS = [
     "pyserving REST",
     "pyserving gRPC",
+    "pyserving V2 REST",
+    "pyserving V2 binary REST",
+    "pyserving V2 gRPC",
+    "pyserving gRPC h2load",
+    "pyserving zttp gRPC",
+    "pyserving zttp gRPC h2load",
     "FastAPI+TF REST",
     "MLServer REST",
     "ASGI ceiling REST",
@@ -40,10 +46,11 @@ def tables(results: dict[str, Any]) -> str:
             "| system | conc. | req/s | p50 ms | p99 ms | pyserving REST ÷ this |",
             "|---|---:|---:|---:|---:|---:|",
         ]
+        has_rest = "pyserving REST" in entry
         for system in (s for s in SYSTEMS if s in entry):
             for c in results["concurrency"]:
                 p = _point(results, model, system, c)
-                base = _point(results, model, "pyserving REST", c)["rps"]
+                base = _point(results, model, "pyserving REST", c)["rps"] if has_rest else 0.0
                 ratio = base / p["rps"] if p["rps"] else float("inf")
                 errors = f" ({int(p['errors'])} errors)" if p.get("errors") else ""
                 lines.append(
@@ -60,6 +67,8 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if "half_plus_two" in results and 32 in results["concurrency"]:
         ours = _point(results, "half_plus_two", "pyserving REST", 32)["rps"]
         for system, need in (("FastAPI+TF REST", 6.0), ("MLServer REST", 10.0)):
+            if system not in results["half_plus_two"]:
+                continue
             ratio = ours / _point(results, "half_plus_two", system, 32)["rps"]
             rows.append(
                 (
@@ -69,13 +78,41 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     _met(ratio >= need),
                 )
             )
-        share = ours / _point(results, "half_plus_two", "ASGI ceiling REST", 32)["rps"]
-        target = "half_plus_two REST c=32 / bare ASGI ceiling"
-        rows.append((target, "≥ 40%", f"{share:.0%}", _met(share >= 0.4)))
+        if "pyserving V2 REST" in results["half_plus_two"]:
+            v2 = _point(results, "half_plus_two", "pyserving V2 REST", 32)["rps"]
+            share = v2 / ours
+            rows.append(
+                (
+                    "half_plus_two V2 REST c=32 / TF Serving REST",
+                    "≥ 90%",
+                    f"{share:.0%}",
+                    _met(share >= 0.9),
+                )
+            )
+            if "MLServer REST" in results["half_plus_two"]:
+                ratio = v2 / _point(results, "half_plus_two", "MLServer REST", 32)["rps"]
+                rows.append(
+                    (
+                        "half_plus_two V2 REST c=32 vs MLServer REST (V2)",
+                        "≥ 10x",
+                        f"{ratio:.1f}x",
+                        _met(ratio >= 10),
+                    )
+                )
+        if "ASGI ceiling REST" in results["half_plus_two"]:
+            share = ours / _point(results, "half_plus_two", "ASGI ceiling REST", 32)["rps"]
+            target = "half_plus_two REST c=32 / bare ASGI ceiling"
+            rows.append((target, "≥ 40%", f"{share:.0%}", _met(share >= 0.4)))
+    rows += grpc_targets(results)
     if "half_plus_two" in results and 1 in results["concurrency"]:
         call_ms = results["half_plus_two"]["in_process"]["call_us"] / 1000
         entry = results["half_plus_two"]
-        for system in ("pyserving REST", "pyserving gRPC", "gRPC ceiling gRPC"):
+        for system in (
+            "pyserving REST",
+            "pyserving gRPC",
+            "pyserving zttp gRPC h2load",
+            "gRPC ceiling gRPC",
+        ):
             if system not in entry:
                 continue
             over = _point(results, "half_plus_two", system, 1)["p50_ms"] - call_ms
@@ -84,23 +121,60 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 (
                     f"half_plus_two {system.rsplit(maxsplit=1)[0] if ceiling else system} c=1: "
                     "p50 minus in-process call",
-                    "≤ 300 µs",
+                    "≤ 150 µs" if "zttp" in system else "≤ 300 µs",
                     f"{over * 1000:.0f} µs",
-                    "info" if ceiling else _met(over <= 0.3),
+                    "info" if ceiling else _met(over <= (0.15 if "zttp" in system else 0.3)),
                 )
             )
+    if "mlp" in results and "pyserving V2 binary REST" in results["mlp"]:
+        entry = results["mlp"]
+        best_json = max(p["rps"] for p in entry["pyserving V2 REST"].values())
+        best_binary = max(p["rps"] for p in entry["pyserving V2 binary REST"].values())
+        ratio = best_binary / best_json
+        rows.append(
+            (
+                "mlp (784 floats) V2 REST: binary / JSON best req/s",
+                "≥ 1.5x",
+                f"{ratio:.1f}x",
+                _met(ratio >= 1.5),
+            )
+        )
     for model in (m for m in MODELS if m != "half_plus_two" and m in results):
         entry = results[model]
         limit = entry["in_process"]["rows_per_s"]
-        for system in ("pyserving REST", "pyserving gRPC"):
+        for system in ("pyserving REST", "pyserving gRPC", "pyserving zttp gRPC h2load"):
+            if system not in entry:
+                continue
             best = max(p["rps"] for p in entry[system].values()) * entry["rows_per_request"]
             share = best / limit
             rows.append(
                 (
-                    f"{model} {system.split()[1]}: best rows/s / in-process limit",
+                    f"{model} {system.removeprefix('pyserving ')}: best rows/s / in-process limit",
                     "≥ 85%" if model in COMPUTE_BOUND else "—",
                     f"{share:.0%} ({best:,.0f} rows/s)",
                     _met(share >= 0.85) if model in COMPUTE_BOUND else "info",
+                )
+            )
+    return rows
+
+
+def grpc_targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The zttp gRPC front end at c=32 (h2load) against REST and grpc.aio in the same run."""
+    entry = results.get("half_plus_two", {})
+    fast = "pyserving zttp gRPC h2load"
+    if 32 not in results["concurrency"] or fast not in entry:
+        return []
+    ours = _point(results, "half_plus_two", fast, 32)["rps"]
+    rows = []
+    for system, need in (("pyserving REST", 1.0), ("pyserving gRPC h2load", 3.0)):
+        if system in entry:
+            ratio = ours / _point(results, "half_plus_two", system, 32)["rps"]
+            rows.append(
+                (
+                    f"half_plus_two gRPC (zttp, h2load) c=32 vs {system}",
+                    f"≥ {need:.1f}x",
+                    f"{ratio:.2f}x",
+                    _met(ratio >= need),
                 )
             )
     return rows

@@ -4,7 +4,11 @@ Runs with the main venv's Python (pyserving, the ceiling app and the gRPC client
 FastAPI+TF and MLServer run from ``.bench-venv``. Everything listens on loopback only. Writes
 ``.bench/results.json``, the tables in ``docs/benchmarks.md`` and ``docs/img/benchmarks.png``.
 Environment: ``BENCH_SECONDS`` (per point, default 5), ``BENCH_CONCURRENCY`` (default
-``1,8,32,128``), ``BENCH_MODELS`` (default ``half_plus_two,mlp,cnn``; ``wide_mlp`` on request).
+``1,8,32,128``), ``BENCH_MODELS`` (default ``half_plus_two,mlp,cnn``; ``wide_mlp`` on request),
+``BENCH_SYSTEMS`` (default all; e.g. ``pyserving`` for pyserving's own rows only).
+
+pyserving's gRPC front end is measured on both stacks (``--grpc_server=grpcio`` and ``zttp``),
+each with the Python grpc.aio client and with h2load (a C client: the server's cost alone).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import load
 import report
 import systems
 
-from pyserving.protos import predict_pb2, types_pb2
+from pyserving.protos import grpc_predict_v2_pb2, predict_pb2, types_pb2
 
 ROOT = systems.ROOT
 WORK = ROOT / ".bench"
@@ -40,6 +44,7 @@ MODELS = os.environ.get("BENCH_MODELS", "half_plus_two,mlp,cnn").split(",")
 # run than a request is to receive; "wide_mlp" streams 280 MB of weights per call, so its limit
 # needs bigger batches than 128 clients can form. "cnn" (make_cnn.py) is the compute-bound one.
 HIDDEN = {"mlp": 1024, "wide_mlp": 8192}
+ONLY = set(filter(None, os.environ.get("BENCH_SYSTEMS", "").split(",")))
 
 Starter = Callable[[systems.Model, Path], AbstractContextManager[systems.Running]]
 REST_SYSTEMS: list[tuple[str, Starter]] = [
@@ -73,7 +78,20 @@ def write_requests(name: str, base: Path, version: str, x: np.ndarray) -> system
     proto.tensor_content = np.asarray(values, np.float32).tobytes()
     grpc_file = folder / f"{name}.pb"
     grpc_file.write_bytes(request.SerializeToString())
-    return systems.Model(name, base, base / version, tfs, v2, grpc_file, x.shape[0])
+    raw = np.asarray(values, np.float32).tobytes()
+    binary_tensor = {**tensor, "parameters": {"binary_data_size": len(raw)}}
+    del binary_tensor["data"]
+    header = json.dumps({"inputs": [binary_tensor]}).encode()
+    v2_binary = folder / f"{name}.v2.bin"
+    v2_binary.write_bytes(header + raw)
+    infer = grpc_predict_v2_pb2.ModelInferRequest(model_name=name)
+    infer.inputs.add(name="x", datatype="FP32", shape=x.shape)
+    infer.raw_input_contents.append(raw)
+    v2_grpc = folder / f"{name}.v2.pb"
+    v2_grpc.write_bytes(infer.SerializeToString())
+    return systems.Model(
+        name, base, base / version, tfs, v2, grpc_file, x.shape[0], v2_binary, len(header), v2_grpc
+    )
 
 
 def prepare(name: str) -> systems.Model:
@@ -109,12 +127,31 @@ def in_process(model: systems.Model) -> dict[str, float]:
     return result
 
 
-def measure(run: systems.Running, rest_script: Path, grpc: bool) -> dict[str, dict[str, float]]:
+V2_INFER = "/inference.GRPCInferenceService/ModelInfer"
+
+
+def measure(
+    run: systems.Running,
+    rest_script: Path,
+    grpc: bool,
+    method: str = "",
+    client: str = "python",
+) -> dict[str, dict[str, float]]:
     points: dict[str, dict[str, float]] = {}
     for concurrency in CONCURRENCY:
         if grpc:
             assert run.grpc_target is not None
-            point = load.grpc(run.grpc_target, run.body, concurrency, SECONDS, WARMUP_S)
+            if client == "h2load":
+                point = load.h2load(run.grpc_target, run.body, concurrency, SECONDS, WARMUP_S)
+            else:
+                point = load.grpc(
+                    run.grpc_target,
+                    run.body,
+                    concurrency,
+                    SECONDS,
+                    WARMUP_S,
+                    method or load.PREDICT,
+                )
         else:
             load.wrk(run.url, rest_script, concurrency, WARMUP_S)
             point = load.wrk(run.url, rest_script, concurrency, SECONDS)
@@ -125,6 +162,40 @@ def measure(run: systems.Running, rest_script: Path, grpc: bool) -> dict[str, di
             flush=True,
         )
     return points
+
+
+def measure_v2(model: systems.Model, run: systems.Running) -> dict[str, object]:
+    """pyserving's Open Inference Protocol rows: REST JSON, REST binary extension, gRPC."""
+    url = run.url.rpartition("/v1/")[0] + f"/v2/models/{model.name}/infer"
+    v2_run = systems.Running(url, model.v2_body, run.process, run.grpc_target)
+    binary_headers = {
+        "Content-Type": "application/octet-stream",
+        "Inference-Header-Content-Length": str(model.v2_header_length),
+    }
+    rows: dict[str, object] = {}
+    print("  pyserving V2 (REST JSON)", flush=True)
+    rows["pyserving V2 REST"] = measure(v2_run, load.lua_script(model.v2_body), grpc=False)
+    print("  pyserving V2 (REST binary)", flush=True)
+    script = load.lua_script(model.v2_binary, binary_headers)
+    rows["pyserving V2 binary REST"] = measure(v2_run, script, grpc=False)
+    print("  pyserving V2 (gRPC)", flush=True)
+    grpc_run = systems.Running(url, model.v2_grpc_request, run.process, run.grpc_target)
+    rows["pyserving V2 gRPC"] = measure(grpc_run, script, grpc=True, method=V2_INFER)
+    return rows
+
+
+def measure_grpc(
+    entry: dict[str, object],
+    label: str,
+    model: systems.Model,
+    run: systems.Running,
+    script: Path,
+) -> None:
+    """``label`` with the Python client, and ``label h2load`` with the C client."""
+    grpc_run = systems.Running(run.url, model.grpc_request, run.process, run.grpc_target)
+    for client, suffix in (("python", ""), ("h2load", " h2load")):
+        print(f"  {label}{suffix}", flush=True)
+        entry[label + suffix] = measure(grpc_run, script, grpc=True, client=client)
 
 
 def main() -> None:
@@ -139,20 +210,22 @@ def main() -> None:
         entry["in_process"] = in_process(model)
         print(f"{name}: in process {entry['in_process']}", flush=True)
         for system, start in REST_SYSTEMS:
+            if ONLY and system not in ONLY:
+                continue
             print(f"  {system} (REST)", flush=True)
             with start(model, WORK) as run:
                 script = load.lua_script(run.body)
                 entry[f"{system} REST"] = measure(run, script, grpc=False)
                 if system == "pyserving":
-                    print("  pyserving (gRPC)", flush=True)
-                    entry["pyserving gRPC"] = measure(
-                        systems.Running(run.url, model.grpc_request, run.process, run.grpc_target),
-                        script,
-                        grpc=True,
-                    )
-        print("  gRPC ceiling", flush=True)
-        with systems.grpc_ceiling(model, WORK) as run:
-            entry["gRPC ceiling gRPC"] = measure(run, run.body, grpc=True)
+                    measure_grpc(entry, "pyserving gRPC", model, run, script)
+                    entry.update(measure_v2(model, run))
+            if system == "pyserving":
+                with systems.pyserving(model, WORK, grpc_server="zttp") as run:
+                    measure_grpc(entry, "pyserving zttp gRPC", model, run, script)
+        if not ONLY or "gRPC ceiling" in ONLY:
+            print("  gRPC ceiling", flush=True)
+            with systems.grpc_ceiling(model, WORK) as run:
+                entry["gRPC ceiling gRPC"] = measure(run, run.body, grpc=True)
         results[name] = entry
     results["total_seconds"] = round(time.monotonic() - started)
     results["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]

@@ -41,6 +41,9 @@ class Model:
     v2_body: Path  # MLServer's V2 inference request
     grpc_request: Path  # serialized PredictRequest
     rows_per_request: int
+    v2_binary: Path  # the V2 request in Triton's binary tensor data extension
+    v2_header_length: int  # its JSON header's length (Inference-Header-Content-Length)
+    v2_grpc_request: Path  # serialized inference.ModelInferRequest (raw_input_contents)
 
 
 @dataclass
@@ -124,7 +127,7 @@ def _process(
 
 
 @contextlib.contextmanager
-def pyserving(model: Model, work: Path) -> Iterator[Running]:
+def pyserving(model: Model, work: Path, grpc_server: str = "grpcio") -> Iterator[Running]:
     rest, grpc_port = free_port(), free_port()
     params = work / "batching.txt"
     params.write_text(BATCHING)
@@ -137,10 +140,11 @@ def pyserving(model: Model, work: Path) -> Iterator[Running]:
         "--enable_batching",
         f"--batching_parameters_file={params}",
         "--grpc_max_threads=4096",  # TF's default (4 x CPUs) would cap concurrent RPCs at 8
+        f"--grpc_server={grpc_server}",
     ]
     url = f"http://127.0.0.1:{rest}/v1/models/{model.name}:predict"
     probe = _http_probe(url, model.tfs_body)
-    with _process(args, url, probe, work, f"pyserving-{model.name}") as process:
+    with _process(args, url, probe, work, f"pyserving-{grpc_server}-{model.name}") as process:
         yield Running(url, model.tfs_body, process, f"127.0.0.1:{grpc_port}")
 
 

@@ -106,3 +106,59 @@ def from_numpy(dtype: np.dtype[np.generic]) -> DataType:
     if dtype.kind in ("S", "U", "O"):
         return DataType.DT_STRING
     return DataType.DT_INVALID
+
+
+# The Open Inference Protocol's datatypes and their numpy dtypes: the one table every V2 adapter
+# uses. BYTES tensors are object arrays of ``bytes``, like DT_STRING ones.
+V2_DATATYPES: Final[dict[str, np.dtype[np.generic]]] = {
+    "BOOL": np.dtype(np.bool_),
+    "UINT8": np.dtype(np.uint8),
+    "UINT16": np.dtype(np.uint16),
+    "UINT32": np.dtype(np.uint32),
+    "UINT64": np.dtype(np.uint64),
+    "INT8": np.dtype(np.int8),
+    "INT16": np.dtype(np.int16),
+    "INT32": np.dtype(np.int32),
+    "INT64": np.dtype(np.int64),
+    "FP16": np.dtype(np.float16),
+    "FP32": np.dtype(np.float32),
+    "FP64": np.dtype(np.float64),
+    "BYTES": np.dtype(object),
+}
+
+_V2_FROM_NUMPY: Final[dict[np.dtype[np.generic], str]] = {
+    dtype: name for name, dtype in V2_DATATYPES.items()
+}
+
+
+def v2_to_numpy(datatype: str) -> np.dtype[np.generic] | None:
+    """The numpy dtype of a V2 ``datatype`` (``FP32`` -> float32), None when there is none."""
+    return V2_DATATYPES.get(datatype)
+
+
+def v2_from_numpy(dtype: np.dtype[np.generic]) -> str | None:
+    """The V2 datatype of a numpy dtype; bytes/str arrays are BYTES; None when V2 has none
+    (complex numbers)."""
+    found = _V2_FROM_NUMPY.get(dtype)
+    if found is None and dtype.kind in ("S", "U", "O"):
+        return "BYTES"
+    return found
+
+
+def v2_from_tf(dtype: DataType) -> str | None:
+    """The V2 datatype of a TensorFlow DataType (DT_STRING -> BYTES), None when V2 has none."""
+    numpy_dtype = NUMPY_DTYPES.get(dtype)
+    if numpy_dtype is None or dtype in _QUANTIZED:
+        return None
+    return v2_from_numpy(numpy_dtype)
+
+
+_QUANTIZED: Final = frozenset(
+    {
+        DataType.DT_QINT8,
+        DataType.DT_QUINT8,
+        DataType.DT_QINT16,
+        DataType.DT_QUINT16,
+        DataType.DT_QINT32,
+    }
+)

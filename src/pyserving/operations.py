@@ -57,10 +57,12 @@ class Operations:
         """Raises ServingError for an unreadable monitoring config or request log directory."""
         self._options = options
         self.metrics_path = prometheus_path(options)
+        # The console's charts read the same metrics, so it turns recording on too.
+        self.record_metrics = self.metrics_path is not None or options.enable_console
         self.observer: RequestObserver | None = None
-        if self.metrics_path is not None or options.access_log:
+        if self.record_metrics or options.access_log:
             self.observer = RequestObserver(
-                metrics=self.metrics_path is not None, access_log=options.access_log
+                metrics=self.record_metrics, access_log=options.access_log
             )
         self._writer = _request_log_writer(options)
         request_log.enable(options.request_log_dir if self._writer is not None else None)
@@ -71,19 +73,19 @@ class Operations:
             threading.Thread(target=self._sample_process, name="rss", daemon=True).start()
 
     def runtime_for(self) -> Callable[[str], Runtime]:
-        return timed_runtimes(get_runtime) if self.metrics_path is not None else get_runtime
+        return timed_runtimes(get_runtime) if self.record_metrics else get_runtime
 
     def attach(self, core: ServerCore) -> None:
         """Listen to ``core``'s state changes (call before ``core.start``)."""
         core.add_state_listener(self._progress)
         self._progress.start()
-        if self.metrics_path is not None:
+        if self.record_metrics:
             core.add_state_listener(VersionStateMetrics())
         self._probes = Probes(core)
 
     def service(self, core: ServerCore, runner: ModelRunner, **kwargs: Any) -> ServingService:
         """The core service (``kwargs`` are ServingService's keyword arguments)."""
-        if self.metrics_path is not None:
+        if self.record_metrics:
             runner = TimedRunner(runner)
         observers: list[CallObserver] = []
         if self._writer is not None:

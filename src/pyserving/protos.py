@@ -22,6 +22,8 @@ from google.protobuf.message import Message
 from pyserving._protos._pool import POOL as POOL
 from pyserving._protos.google.protobuf import any_pb2 as any_pb2
 from pyserving._protos.google.protobuf import wrappers_pb2 as wrappers_pb2
+from pyserving._protos.inference import grpc_predict_v2_pb2 as grpc_predict_v2_pb2
+from pyserving._protos.inference import grpc_predict_v2_pb2_grpc as grpc_predict_v2_pb2_grpc
 from pyserving._protos.pyserving import admin_pb2 as admin_pb2
 from pyserving._protos.pyserving import admin_pb2_grpc as admin_pb2_grpc
 from pyserving._protos.tensorflow.core.example import example_pb2 as example_pb2

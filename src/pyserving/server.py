@@ -21,7 +21,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -30,21 +30,29 @@ from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.auth import AuthMiddleware
 from pyserving.api.rest.router import BaseRoute, Middleware, with_middleware
 from pyserving.api.rest.server import RestServer
+from pyserving.api.v2.rest import V2Rest
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
 from pyserving.config.models import config_from_options
 from pyserving.config.options import ServerOptions
+from pyserving.console import MetricsWindow, console_routes
 from pyserving.errors import ServingError
 from pyserving.lifecycle.core import ServerCore
 from pyserving.lifecycle.manager import PostLoadHook, chain_post_load
 from pyserving.management.controller import ConfigController
 from pyserving.management.poller import start_config_poller
+from pyserving.management.repository import ModelRepository
 from pyserving.observability.logs import configure_logging
 from pyserving.observability.request_log import settings as request_log_settings
 from pyserving.operations import Operations
 from pyserving.runtimes.base import LoadOptions, Runtime
 from pyserving.runtimes.registry import get_runtime
 from pyserving.security.policy import AccessPolicy
-from pyserving.security.setup import access_policy, admin_api_enabled, base_path_allowlist
+from pyserving.security.setup import (
+    access_policy,
+    admin_api_enabled,
+    base_path_allowlist,
+    console_permissions,
+)
 from pyserving.service.execution import ModelRunner, ThreadRunner
 from pyserving.warmup import warmup_hook
 
@@ -93,12 +101,22 @@ def build_core(
 
 
 def rest_routes(
-    ops: Operations, controller: ConfigController, *, admin: bool = True
+    ops: Operations,
+    controller: ConfigController,
+    v2: V2Rest,
+    console: Sequence[BaseRoute] = (),
+    *,
+    admin: bool = True,
 ) -> list[BaseRoute]:
-    """Every REST route beside ``/v1/models``: what each feature contributes, in order."""
+    """Every REST route beside ``/v1/models``: what each feature contributes, in order (the
+    inference routes first: every route tried before the matching one costs each request).
+    ``console``: the console's routes when it is enabled (they need the running service);
+    ``admin``: the admin API, else ``/v1/admin`` answers how to turn it on."""
     return [
+        *v2.routes(),  # the Open Inference Protocol: /v2
         *ops.rest_routes(),  # the Prometheus page, the probes
         *(admin_routes(controller) if admin else admin_off_routes()),  # /v1/admin/
+        *console,  # /, /console/, /demo/digits
     ]
 
 
@@ -219,36 +237,64 @@ async def _serve(
             runner,
             num_batch_threads=batching.num_batch_threads,
             thread_name=batching.thread_pool_name,
-            observer=MetricsObserver() if ops.metrics_path is not None else None,
+            observer=MetricsObserver() if ops.record_metrics else None,
         )
     service = ops.service(
         core,
         runner,
         enable_signature_method_name_check=options.enable_signature_method_name_check,
     )
+    repository = ModelRepository(controller, service.model_status, changes_enabled=admin)
+
+    def ready() -> bool:
+        """V2 ServerReady: every model AVAILABLE and no shutdown begun (as /readyz)."""
+        return not stop.is_set() and core.is_ready()
+
     grpc_server = None
     rest_server = None
+    console_metrics: MetricsWindow | None = None
     try:
         if options.port or options.grpc_socket_path:
             from pyserving.api.grpc.admin_service import admin_service
             from pyserving.api.grpc.server import GrpcServer
+            from pyserving.api.v2.grpc import inference_service
 
             grpc_server = GrpcServer(
                 service,
                 controller,
                 options,
-                extra_services=[admin_service(controller)] if admin else [],
+                extra_services=[
+                    *([admin_service(controller)] if admin else []),
+                    inference_service(service, repository, ready),
+                ],
                 observer=ops.observer,
                 policy=policy,
             )
             await grpc_server.start()
         if options.rest_api_port and options.rest_api_port != options.port:
+            v2 = V2Rest(
+                service,
+                repository,
+                timeout_ms=options.rest_api_timeout_in_ms,
+                observer=ops.observer,
+            )
+            console: list[BaseRoute] = []
+            if options.enable_console:
+                console_metrics = MetricsWindow()
+                console_metrics.start()
+                console = console_routes(
+                    service,
+                    controller,
+                    console_metrics,
+                    protocols=("tfserving", "v2"),
+                    permissions=console_permissions(policy, admin=admin),
+                )
             app = RestApp(
                 service,
                 timeout_ms=options.rest_api_timeout_in_ms,
                 enable_cors=options.rest_api_enable_cors_support,
                 max_body_bytes=options.rest_api_max_body_bytes,
-                routes=rest_routes(ops, controller, admin=admin),
+                routes=rest_routes(ops, controller, v2, console, admin=admin),
                 observer=ops.observer,
             )
             auth = [Middleware(AuthMiddleware, policy, ops.metrics_path)]
@@ -278,6 +324,8 @@ async def _serve(
         await _drain(ops, rest_server, grpc_server, delay, options.shutdown_grace_seconds)
         if batching_runner is not None:
             batching_runner.close()
+        if console_metrics is not None:
+            console_metrics.close()
         executor.shutdown(wait=True)
     logger.info("Server stopped")
     sys.stdout.flush()

@@ -18,9 +18,11 @@ import pytest
 import tensorflow as tf
 from google.protobuf import text_format
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, model_management_pb2
 
+from pyserving.config.options import GRPC_SERVERS
 from tests.integration.grpc_support import (
     CLIENT_OPTIONS,
     Stubs,
@@ -71,8 +73,10 @@ def _config(shared: Path, slow_base: Path) -> str:
     return f"model_config_list {{\n{body}}}\n"
 
 
-@pytest.fixture(scope="module")
-def served(shared_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+@pytest.fixture(scope="module", params=GRPC_SERVERS)
+def served(
+    request: pytest.FixtureRequest, shared_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     work = tmp_path_factory.mktemp("grpc_api")
     build_slow_model(work / "slow" / "1")
     config = work / "models.config"
@@ -90,6 +94,7 @@ def served(shared_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "--enable_grpc_healthcheck_service",
         "--allow_version_labels_for_unavailable_models",
         "--max_num_load_retries=0",  # a failing reload fails at once
+        f"--grpc_server={request.param}",
         "--grpc_channel_arguments=grpc.so_reuseaddr=1,grpc.max_concurrent_streams=100,"
         "grpc.primary_user_agent=pyserving-test",
     ]
@@ -395,3 +400,23 @@ def test_bad_request_then_good_request(served: Served, case: str) -> None:
     assert code == expected_code, message
     assert message.startswith(prefix), message
     good_request_succeeds(served)
+
+
+def test_server_reflection(served: Served) -> None:
+    stub = reflection_pb2_grpc.ServerReflectionStub(served.channels["tcp"])
+    requests = [
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="tensorflow.serving.PredictionService"
+        ),
+    ]
+    listed, described = list(stub.ServerReflectionInfo(iter(requests), timeout=30))
+    names = {service.name for service in listed.list_services_response.service}
+    assert {
+        "tensorflow.serving.PredictionService",
+        "tensorflow.serving.ModelService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    } <= names
+    files = described.file_descriptor_response.file_descriptor_proto
+    assert any(b"PredictionService" in file for file in files)

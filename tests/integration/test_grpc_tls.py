@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from pyserving.config.options import GRPC_SERVERS
 from tests.integration.grpc_support import (
     CLIENT_OPTIONS,
     Pki,
@@ -36,8 +37,10 @@ class Served:
     socket_path: Path
 
 
-@pytest.fixture(scope="module")
-def served(shared_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+@pytest.fixture(scope="module", params=GRPC_SERVERS)
+def served(
+    request: pytest.FixtureRequest, shared_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
     work = tmp_path_factory.mktemp("grpc_tls")
     pki = make_pki(work)
     ssl_config = work / "ssl.config"
@@ -55,6 +58,7 @@ def served(shared_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         f"--model_base_path={shared_models / 'saved_model_half_plus_two_cpu'}",
         f"--ssl_config_file={ssl_config}",
         f"--grpc_socket_path={socket_path}",
+        f"--grpc_server={request.param}",
         "--enable_serialization_as_tensor_content",
     ]
     with running_server(args, f"/v1/models/{MODEL}") as server:  # REST stays plain HTTP

@@ -20,6 +20,7 @@ from google.protobuf import text_format
 from prometheus_client.parser import text_string_to_metric_families
 from tensorflow_serving.apis import model_management_pb2, prediction_log_pb2
 
+from pyserving.protos import grpc_predict_v2_pb2, grpc_predict_v2_pb2_grpc
 from pyserving.tfrecord import read_records
 from tests.integration.grpc_support import (
     CLIENT_OPTIONS,
@@ -239,6 +240,42 @@ def test_request_logs_read_back_and_replay(observed: Observed) -> None:
     # TensorFlow reads the files (the warmup file format).
     files = sorted(str(p) for p in (observed.log_dir / "half").glob("*.tfrecord"))
     assert sum(1 for _ in tf.data.TFRecordDataset(files)) >= len(logs)
+
+
+def test_v2_requests_are_counted_logged_and_request_logged(observed: Observed) -> None:
+    """The Open Inference Protocol goes through the same metrics, access log and request log as
+    TF Serving's APIs, over REST and gRPC alike."""
+    server = observed.server
+    infer = f"{server.base_url}/v2/models/{MODEL}/infer"
+    body = {"inputs": [{"name": "x", "shape": [1, 1], "datatype": "FP32", "data": [60.0]}]}
+    _, before = scrape(server)
+    assert httpx.post(infer, json=body, timeout=30).status_code == 200
+    bad = {"inputs": [{"name": "x", "shape": [2], "datatype": "FP32", "data": [1.0]}]}
+    assert httpx.post(infer, json=bad, timeout=30).status_code == 400
+    stub = grpc_predict_v2_pb2_grpc.GRPCInferenceServiceStub(observed.channel)
+    request = grpc_predict_v2_pb2.ModelInferRequest(model_name=MODEL)
+    request.inputs.add(name="x", datatype="FP32", shape=[1, 1]).contents.fp32_contents.append(70)
+    response = stub.ModelInfer(request, timeout=30)
+    assert list(response.outputs[0].contents.fp32_contents) == [37.0]
+    _, after = scrape(server)
+    assert delta(before, after, COUNT, model_name=MODEL, status="OK") == 2
+    assert delta(before, after, COUNT, model_name=MODEL, status="INVALID_ARGUMENT") == 1
+    for entrypoint in ("REST", "GRPC"):
+        labels = {"model_name": MODEL, "entrypoint": entrypoint}
+        assert delta(before, after, LATENCY, API="ModelInfer", **labels) == 1
+
+    deadline = time.monotonic() + WAIT_S
+    while True:  # access log lines and request logs are written asynchronously (bounded wait)
+        entries = [json.loads(line) for line in server.output.splitlines() if line.startswith("{")]
+        paths = {e.get("path") for e in entries if e["logger"] == "pyserving.access"}
+        inputs = [_predict_x(log) for log in _read_logs(observed.log_dir)]
+        done = [60.0] in inputs and [70.0] in inputs
+        if (done and "/GRPCInferenceService/ModelInfer" in paths) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert f"/v2/models/{MODEL}/infer" in paths
+    assert "/GRPCInferenceService/ModelInfer" in paths
+    assert [60.0] in inputs and [70.0] in inputs  # as PredictLogs, like TF Serving requests
 
 
 # -- probes ----------------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_model_name_is_percent_decoded(client: httpx.Client) -> None:
 
 
 def test_non_v1_path_is_404_html(client: httpx.Client) -> None:
-    for path in ("/", "/v2/models/default", "/models/default", "/v1"):
+    for path in ("/", "/v3/models/default", "/models/default", "/v1"):
         response = client.get(path)
         assert response.status_code == 404, (path, response.text)
         assert not response.headers.get("content-type", "").startswith("application/json")

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from pyserving.config.options import GRPC_SERVERS
 from tests.integration.grpc_support import float_tensor, predict_request, stubs
 from tests.integration.harness import ServerProcess
 
@@ -106,8 +107,11 @@ def _grpc_client(server: ServerProcess, model: str, tally: Tally, stop: threadin
                 return
 
 
-def test_sigterm_under_load_drains_and_exits_0(tmp_path: Path) -> None:
-    server = _server(tmp_path, "--shutdown_grace_seconds=20", "--access_log")
+@pytest.mark.parametrize("stack", GRPC_SERVERS)
+def test_sigterm_under_load_drains_and_exits_0(tmp_path: Path, stack: str) -> None:
+    server = _server(
+        tmp_path, "--shutdown_grace_seconds=20", "--access_log", f"--grpc_server={stack}"
+    )
     tally, slow_tally, stop = Tally(), Tally(), threading.Event()
     clients = [
         threading.Thread(target=client, args=(server, "fast", tally, stop))
@@ -175,8 +179,14 @@ def test_second_signal_exits_at_once(tmp_path: Path) -> None:
     assert "Second signal SIGINT: exiting now" in server.output
 
 
-def test_shutdown_delay_reports_unready_while_still_serving(tmp_path: Path) -> None:
-    server = _server(tmp_path, "--shutdown_delay_seconds=3", "--enable_grpc_healthcheck_service")
+@pytest.mark.parametrize("stack", GRPC_SERVERS)
+def test_shutdown_delay_reports_unready_while_still_serving(tmp_path: Path, stack: str) -> None:
+    server = _server(
+        tmp_path,
+        "--shutdown_delay_seconds=3",
+        "--enable_grpc_healthcheck_service",
+        f"--grpc_server={stack}",
+    )
     health_request = health_pb2.HealthCheckRequest(service="PredictionService")
     try:
         with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:

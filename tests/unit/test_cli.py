@@ -311,6 +311,22 @@ def test_serve_batches_by_default_with_serve_defaults(cwd: Path, server: FakeSer
     assert off.enable_batching is False
 
 
+def test_serve_console_is_on_by_default_and_can_be_disabled(cwd: Path, server: FakeServer) -> None:
+    assert pyserving_cli.main(["serve", "m"]) == 0
+    assert pyserving_cli.main(["serve", "m", "--no-console"]) == 0
+    on, off = server.calls
+    assert on.enable_console is True
+    assert off.enable_console is False
+
+
+def test_tensorflow_model_server_console_is_off_by_default(server: FakeServer) -> None:
+    assert tfs.main([MODEL]) == 0
+    assert tfs.main([MODEL, "--enable_console"]) == 0
+    off, on = server.calls
+    assert off.enable_console is False
+    assert on.enable_console is True
+
+
 @pytest.mark.parametrize(
     ("argv", "error"),
     [

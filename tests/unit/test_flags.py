@@ -80,10 +80,12 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("rest_api_max_body_bytes", Kind.INT64, 64 * 1024 * 1024),
     ("log_format", Kind.STRING, "text"),
     ("access_log", Kind.BOOL, False),
+    ("enable_console", Kind.BOOL, False),
     ("request_log_dir", Kind.STRING, ""),
     ("request_log_max_bytes", Kind.INT64, 128 * 1024 * 1024),
     ("shutdown_grace_seconds", Kind.INT32, 30),
     ("shutdown_delay_seconds", Kind.INT32, 0),
+    ("grpc_server", Kind.STRING, "grpcio"),
     ("auth_tokens_file", Kind.STRING, ""),
     ("enable_admin_api", Kind.BOOL, False),
     ("model_base_path_allowlist", Kind.STRING, ""),
@@ -155,6 +157,8 @@ def test_no_arguments_give_defaults() -> None:
         ("--rest_api_max_body_bytes=1024", "rest_api_max_body_bytes", 1024),
         ("--log_format=json", "log_format", "json"),
         ("--access_log", "access_log", True),
+        ("--enable_console", "enable_console", True),
+        ("--enable_console=false", "enable_console", False),
     ],
 )
 def test_value_is_set(arg: str, name: str, value: FlagValue) -> None:
@@ -300,6 +304,7 @@ VALID = ServerOptions(model_base_path="/models/m")
             "Inline models and --model_config_file cannot be used together.",
         ),
         ({"log_format": "xml"}, '--log_format must be "text" or "json", not "xml"'),
+        ({"grpc_server": "h2"}, '--grpc_server must be "grpcio" or "zttp", not "h2"'),
         ({"rest_api_max_body_bytes": 0}, "--rest_api_max_body_bytes must be positive."),
         ({"request_log_max_bytes": 0}, "--request_log_max_bytes must be positive."),
         ({"shutdown_grace_seconds": -1}, "--shutdown_grace_seconds must not be negative."),
@@ -382,8 +387,10 @@ def test_implemented_flags_are_the_agreed_set() -> None:
     assert {
         "monitoring_config_file",
         "access_log",
+        "enable_console",
         "request_log_dir",
         "request_log_max_bytes",
         "shutdown_grace_seconds",
         "shutdown_delay_seconds",
+        "grpc_server",
     } <= IMPLEMENTED_FLAGS

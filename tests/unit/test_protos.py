@@ -83,6 +83,8 @@ OURS_ONLY_FILES = {
     "tensorflow_serving/servables/tensorflow/thread_pool_factory_config.proto",
     # pyserving's own API (package pyserving.admin): it has no TF Serving counterpart.
     "pyserving/admin.proto",
+    # The Open Inference Protocol: compared with Triton's client protos in test_v2_proto.py.
+    "inference/grpc_predict_v2.proto",
 }
 # Fields of TF-internal messages we never inspect, declared as `bytes` on purpose: a message and
 # a bytes field share the length-delimited wire type, so the binary format is unchanged.

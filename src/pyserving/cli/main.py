@@ -84,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-format", choices=("text", "json"), default="text")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     serve.add_argument(
+        "--console",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve the web console at / and the digits page at /demo/digits on the REST port (on)",
+    )
+    serve.add_argument(
         "--auth-tokens-file",
         default="",
         help="require bearer tokens from this file (create them with `pyserving token`)",
@@ -155,6 +161,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         batching_defaults="serve",
         log_format=args.log_format,
         access_log=args.access_log,
+        enable_console=args.console,
         auth_tokens_file=_absolute(args.auth_tokens_file) if args.auth_tokens_file else "",
         enable_admin_api=args.enable_admin_api,
         model_base_path_allowlist=args.model_base_path_allowlist,

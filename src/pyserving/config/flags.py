@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final
 
-from pyserving.config.options import ServerOptions
+from pyserving.config.options import GRPC_SERVERS, ServerOptions
 from pyserving.errors import invalid_argument
 
 __all__ = [
@@ -85,10 +85,12 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "rest_api_max_body_bytes",
         "log_format",
         "access_log",
+        "enable_console",
         "request_log_dir",
         "request_log_max_bytes",
         "shutdown_grace_seconds",
         "shutdown_delay_seconds",
+        "grpc_server",
         "auth_tokens_file",
         "enable_admin_api",
         "model_base_path_allowlist",
@@ -388,6 +390,12 @@ FLAGS: Final[tuple[Flag, ...]] = (
         "duration, model).",
     ),
     Flag(
+        "enable_console",
+        _B,
+        _EXTENSION + "Serve the web console at / and /console/ and the handwritten-digits page at "
+        "/demo/digits on the HTTP/REST port.",
+    ),
+    Flag(
         "request_log_dir",
         _S,
         _EXTENSION + "Directory for sampled request logs (TFRecord files of PredictionLog), "
@@ -411,6 +419,12 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _EXTENSION + "On SIGTERM/SIGINT, first keep serving this long with readiness (/readyz, "
         "gRPC health) reporting not ready, so load balancers stop routing before the ports "
         "close.",
+    ),
+    Flag(
+        "grpc_server",
+        _S,
+        _EXTENSION + 'The gRPC server stack: "zttp" (pyserving\'s own HTTP/2 gRPC server on the '
+        'zttp protocol library, in the REST server\'s event loop) or "grpcio" (grpc.aio).',
     ),
     Flag(
         "auth_tokens_file",
@@ -611,6 +625,9 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument("Inline models and --model_config_file cannot be used together.")
     if options.log_format not in ("text", "json"):
         raise invalid_argument(f'--log_format must be "text" or "json", not "{options.log_format}"')
+    if options.grpc_server not in GRPC_SERVERS:
+        choices = " or ".join(f'"{name}"' for name in GRPC_SERVERS)
+        raise invalid_argument(f'--grpc_server must be {choices}, not "{options.grpc_server}"')
     if options.rest_api_max_body_bytes <= 0:
         raise invalid_argument("--rest_api_max_body_bytes must be positive.")
     if options.request_log_max_bytes <= 0:

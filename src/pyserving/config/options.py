@@ -13,7 +13,11 @@ from __future__ import annotations
 import dataclasses
 import os
 
-__all__ = ["ServerOptions", "schedulable_cpus"]
+__all__ = ["GRPC_SERVERS", "ServerOptions", "schedulable_cpus"]
+
+
+#: The selectable gRPC server stacks (``--grpc_server``); see ``pyserving.api.grpc.transport``.
+GRPC_SERVERS: tuple[str, ...] = ("grpcio", "zttp")
 
 
 def schedulable_cpus() -> int:
@@ -94,6 +98,8 @@ class ServerOptions:
     log_format: str = "text"
     #: Log one line per HTTP request and RPC.
     access_log: bool = False
+    #: Serve the web console and the digits page on the REST port (``pyserving serve``: on).
+    enable_console: bool = False
     #: Directory of the sampled request logs (models with a ``logging_config``); "" = none.
     request_log_dir: str = ""
     #: Size at which a request log file is closed and the next one started.
@@ -102,6 +108,8 @@ class ServerOptions:
     shutdown_grace_seconds: int = 30
     #: On SIGTERM/SIGINT, how long to keep serving, unready, before the ports close.
     shutdown_delay_seconds: int = 0
+    #: The gRPC server stack (one of :data:`GRPC_SERVERS`).
+    grpc_server: str = "grpcio"
     #: JSON file of hashed bearer tokens with scopes (see pyserving.security.tokens); "" = open.
     auth_tokens_file: str = ""
     #: Serve the admin API (REST /v1/admin, gRPC ModelAdminService) without tokens configured.

@@ -5,10 +5,11 @@ Each adapter calls :meth:`RequestObserver.begin` when a request starts and ``end
 Recorded, as TF Serving does (reference §7):
 
 * ``request_count{model_name,status}``: every REST ``/v1`` request (errors included, ``""`` as
-  the model when the URL names none) and every gRPC Predict/Classify/Regress/MultiInference;
+  the model when the URL names none), every gRPC Predict/Classify/Regress/MultiInference, and
+  every Open Inference Protocol infer (REST ``/v2/.../infer``, gRPC ModelInfer);
 * ``request_latency{model_name,API,entrypoint}`` (µs) for the successful ones: REST API
-  ``predict``/``classify``/``regress`` (``""`` for GETs) and entrypoint ``REST``; gRPC API the
-  method name and entrypoint ``GRPC``;
+  ``predict``/``classify``/``regress`` (``""`` for GETs, ``ModelInfer`` for V2) and entrypoint
+  ``REST``; gRPC API the method name and entrypoint ``GRPC``;
 * ``pyserving_requests_in_flight``: every request and RPC between begin and end.
 
 The hot path does no string formatting: counter and histogram children are bound once per
@@ -31,7 +32,9 @@ from pyserving.errors import Code
 from pyserving.observability.metrics import registry as m
 
 CURRENT_API: Final[ContextVar[str]] = ContextVar("pyserving_current_api", default="")
-INFERENCE_RPCS: Final = frozenset({"Predict", "Classify", "Regress", "MultiInference"})
+INFERENCE_RPCS: Final = frozenset(
+    {"Predict", "Classify", "Regress", "MultiInference", "ModelInfer"}
+)
 MAX_MODEL_LABELS: Final = 1000
 OTHER_MODEL: Final = "__other__"
 
@@ -99,10 +102,14 @@ class RequestObserver:
 
 
 def _model_of(request: object) -> str:
-    """The model a TF Serving request addresses (MultiInference: its first task's)."""
+    """The model a request addresses: a TF Serving request's ``model_spec`` (MultiInference: its
+    first task's), a V2 request's ``model_name``."""
     spec = getattr(request, "model_spec", None)
     if spec is not None:
         return str(spec.name)
+    name = getattr(request, "model_name", None)
+    if name is not None:
+        return str(name)
     tasks = getattr(request, "tasks", None)
     if tasks:
         return str(tasks[0].model_spec.name)

@@ -91,6 +91,15 @@ class AccessPolicy:
             )
         return entry.name
 
+    def scopes_of(self, credential: str | None) -> frozenset[Scope]:
+        """The scopes ``credential`` holds (every scope when the policy is open; none for a
+        missing or unknown token). Records no failure: for showing what a caller may do."""
+        if self._path is None:
+            return frozenset(Scope)
+        table, token = self._current(), _bearer(credential)
+        entry = table.find(token) if table is not None and token is not None else None
+        return entry.scopes if entry is not None else frozenset()
+
     def reload(self) -> bool:
         """Re-read the tokens file now; False (previous tokens kept) if it cannot be used."""
         if self._path is None:

@@ -10,6 +10,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
+
+from starlette.requests import Request
 
 from pyserving.config.options import ServerOptions
 from pyserving.errors import Code, ServingError
@@ -17,6 +20,7 @@ from pyserving.observability.metrics.registry import AUTH_FAILURES
 from pyserving.protos import model_server_config_pb2
 from pyserving.security.allowlist import BasePathAllowlist
 from pyserving.security.policy import AccessPolicy
+from pyserving.security.scopes import Scope
 from pyserving.security.tokens import TokensFileError
 
 logger = logging.getLogger("pyserving.security")
@@ -61,3 +65,23 @@ def base_path_allowlist(
         roots = [r.strip() for r in options.model_base_path_allowlist.split(",") if r.strip()]
         return BasePathAllowlist(roots)
     return BasePathAllowlist.around([e.base_path for e in config.model_config_list.config])
+
+
+_CONSOLE_ACTIONS = {Scope.READ: "view", Scope.INFER: "predict", Scope.ADMIN: "admin"}
+
+
+def console_permissions(
+    policy: AccessPolicy, *, admin: bool
+) -> Callable[[Request], Collection[str]]:
+    """What the console shows a caller: ``view`` (read scope), ``predict`` (infer), ``admin``
+    (admin scope, and only while the admin API is on). The front door already refused callers
+    without the read scope; this only hides what the token may not do."""
+
+    def permissions(request: Request) -> Collection[str]:
+        scopes = policy.scopes_of(request.headers.get("authorization"))
+        actions = {action for scope, action in _CONSOLE_ACTIONS.items() if scope in scopes}
+        if not admin:
+            actions.discard("admin")
+        return sorted(actions)
+
+    return permissions

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pyserving.api.grpc import convert, transport
+from pyserving.api.grpc import convert
 from pyserving.api.grpc.errors import GRPC_STATUS, truncate
+from pyserving.api.grpc.transport import settings as transport
 from pyserving.errors import Code, ServingError
 from pyserving.service.types import PredictResult, ResolvedSpec
 
@@ -29,6 +30,15 @@ def test_channel_arguments_ints_and_strings() -> None:
         (" spaced", 7),
     ]
     assert transport.channel_options("")[2:] == []
+
+
+def test_channel_arguments_override_the_size_defaults() -> None:
+    options = transport.channel_options("grpc.max_receive_message_length=1000,a=1,a=2")
+    assert options == [
+        ("grpc.max_send_message_length", 2**31 - 1),
+        ("grpc.max_receive_message_length", 1000),
+        ("a", 2),
+    ]
 
 
 def test_channel_argument_without_value_is_rejected() -> None:

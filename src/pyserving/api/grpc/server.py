@@ -1,11 +1,16 @@
-"""The gRPC front end: a grpc.aio server with TF Serving's services, ports and options.
+"""The gRPC front end: TF Serving's services, ports and options on the chosen HTTP/2 stack.
+
+``--grpc_server`` picks the stack (:mod:`~pyserving.api.grpc.transport`): ``zttp`` (pyserving's
+own server, in the REST server's event loop) or ``grpcio`` (grpc.aio). This module is the one
+place that knows which; servicers register the grpcio way on either.
 
 Listens on ``0.0.0.0:--port`` (0 = no TCP) and ``unix:--grpc_socket_path`` (a stale socket file
 left by a previous run is replaced), both with the same credentials (TLS when
 ``--ssl_config_file`` is set). Registers ``tensorflow.serving.PredictionService`` and
 ``tensorflow.serving.ModelService``, plus ``grpc.health.v1.Health`` when the healthcheck flag is
 set (``""``, ``ModelService`` and ``PredictionService`` SERVING, NOT_SERVING once stopping).
-See :mod:`~pyserving.api.grpc.transport` for channel arguments, TLS and ``--grpc_max_threads``.
+See :mod:`~pyserving.api.grpc.transport.settings` for channel arguments, TLS and
+``--grpc_max_threads``.
 
 Lifecycle: construct (validates options, raises ServingError), ``await start()`` inside the
 server's event loop (raises OSError when a port cannot be bound), ``await stop(grace)``: stops
@@ -22,7 +27,10 @@ from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import _async as reflection_aio
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
+from pyserving._protos._pool import POOL
 from pyserving.api.grpc import transport
 from pyserving.api.grpc.authorized import authorized_registration
 from pyserving.api.grpc.model_service import ConfigReloader, ModelServicer
@@ -62,18 +70,24 @@ class GrpcServer:
         self._port = options.port
         self._socket_path = options.grpc_socket_path
         self._tensor_content = options.enable_serialization_as_tensor_content
-        self._channel_options = transport.channel_options(options.grpc_channel_arguments)
-        self._credentials = transport.server_credentials(options.ssl_config_file)
-        self._max_rpcs = transport.max_concurrent_rpcs(options.grpc_max_threads)
+        self.stack = options.grpc_server
+        self._rpc_server: transport.RpcServer | None = transport.create(
+            options.grpc_server,
+            options.grpc_channel_arguments,
+            options.ssl_config_file,
+            options.grpc_max_threads,
+        )
         self._health = _health_servicer() if options.enable_grpc_healthcheck_service else None
-        self._server: grpc.aio.Server | None = None
+        self._server: transport.RpcServer | None = None
         self.port: int | None = None
         """The bound TCP port once started; None without TCP (``--port=0``)."""
 
     async def start(self) -> None:
-        server = grpc.aio.server(
-            options=self._channel_options, maximum_concurrent_rpcs=self._max_rpcs
-        )
+        rpc_server, self._rpc_server = self._rpc_server, None
+        if rpc_server is None:
+            raise RuntimeError("GrpcServer.start() may be called once")
+        recorder = transport.ServiceRecorder(rpc_server)
+        server = transport.registration_target(recorder)
         observed = authorized_registration(
             observed_registration(server, self._observer), self._policy
         )
@@ -89,25 +103,18 @@ class GrpcServer:
             for name in HEALTH_SERVICE_NAMES:
                 await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
             health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        _add_reflection(server, recorder.service_names)
         if self._port:
-            self.port = self._bind(server, f"0.0.0.0:{self._port}")
+            self.port = await rpc_server.listen_tcp("0.0.0.0", self._port)
         if self._socket_path:
             _remove_stale_socket(self._socket_path)
-            self._bind(server, f"unix:{self._socket_path}")
-        await server.start()
-        self._server = server
+            await rpc_server.listen_unix(self._socket_path)
+        await rpc_server.start()
+        self._server = rpc_server
         if self._port:
             logger.info("Running gRPC ModelServer at 0.0.0.0:%d ...", self.port)
         if self._socket_path:
             logger.info("Running gRPC ModelServer at UNIX socket %s ...", self._socket_path)
-
-    def _bind(self, server: grpc.aio.Server, address: str) -> int:
-        try:
-            if self._credentials is None:
-                return server.add_insecure_port(address)
-            return server.add_secure_port(address, self._credentials)
-        except RuntimeError as exc:  # grpc reports bind failures as RuntimeError
-            raise OSError(f"Failed to bind gRPC server to {address}: {exc}") from exc
 
     async def begin_shutdown(self) -> None:
         """Health services go NOT_SERVING (and stay so) while RPCs are still served."""
@@ -139,6 +146,14 @@ class _HealthServicer(Protocol):
 def _health_servicer() -> _HealthServicer:
     servicer: _HealthServicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     return servicer
+
+
+def _add_reflection(server: grpc.aio.Server, service_names: list[str]) -> None:
+    """Server reflection (grpcurl, Postman) over every registered service. Descriptors come from
+    pyserving's own pool, which holds the messages of all pyserving's services."""
+    names = [*service_names, reflection.SERVICE_NAME]
+    servicer = reflection_aio.ReflectionServicer(names, pool=POOL)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
 
 
 def _remove_stale_socket(path: str) -> None:

@@ -18,6 +18,8 @@ Configuration errors are ServingErrors (INVALID_ARGUMENT), raised before any por
 from __future__ import annotations
 
 import re
+import ssl
+import tempfile
 from pathlib import Path
 from typing import Final
 
@@ -59,7 +61,9 @@ def channel_options(arguments: str) -> list[ChannelOption]:
             )
         number = _int32(value)
         options.append((key, value if number is None else number))
-    return options
+    # grpc core reads the first value of a repeated key: keep only the last one given.
+    last = {key: index for index, (key, _) in enumerate(options)}
+    return [option for index, option in enumerate(options) if last[option[0]] == index]
 
 
 def max_concurrent_rpcs(grpc_max_threads: int) -> int | None:
@@ -111,3 +115,44 @@ def server_credentials(ssl_config_file: str) -> grpc.ServerCredentials | None:
         )
     except (ValueError, TypeError) as exc:
         raise ServingError(Code.INVALID_ARGUMENT, f"{ssl_config_file}: {exc}") from exc
+
+
+def ssl_context(ssl_config_file: str) -> ssl.SSLContext | None:
+    """The same ``--ssl_config_file`` as an ``ssl.SSLContext`` for a server on asyncio: TLS 1.2+,
+    ALPN ``h2`` (gRPC clients require it), client certificates required and verified when
+    ``client_verify`` is set. None for plaintext."""
+    if not ssl_config_file:
+        return None
+    config = read_ssl_config(ssl_config_file)
+    if not config.server_key or not config.server_cert:
+        raise ServingError(
+            Code.INVALID_ARGUMENT,
+            f"{ssl_config_file}: SSLConfig needs both server_key and server_cert (PEM text)",
+        )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["h2"])
+    try:
+        # The ssl module loads a key pair only from files: a private folder, removed at once.
+        with tempfile.TemporaryDirectory(prefix="pyserving-tls-") as folder:
+            cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+            cert.write_text(config.server_cert, encoding="utf-8")
+            key.touch(mode=0o600)
+            key.write_text(config.server_key, encoding="utf-8")
+            context.load_cert_chain(cert, key)
+        if config.client_verify:
+            roots = config.custom_ca or _default_roots().decode("ascii")
+            context.load_verify_locations(cadata=roots)
+            context.verify_mode = ssl.CERT_REQUIRED
+    except (ssl.SSLError, ValueError) as exc:
+        raise ServingError(Code.INVALID_ARGUMENT, f"{ssl_config_file}: {exc}") from exc
+    return context
+
+
+def int_option(options: list[ChannelOption], key: str, default: int) -> int:
+    """The last integer value of channel option ``key`` (later options win, as in gRPC)."""
+    value = default
+    for name, given in options:
+        if name == key and isinstance(given, int):
+            value = given
+    return value

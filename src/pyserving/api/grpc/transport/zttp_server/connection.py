@@ -1,0 +1,389 @@
+"""One HTTP/2 connection of the zttp gRPC server: an ``asyncio.Protocol`` that feeds bytes to
+zttp's HTTP/2 state machine, turns its events into :class:`~.call.Call` objects and writes what
+zttp queues, coalescing every response produced in one loop iteration into one write.
+
+Facts about zttp 0.0.35 this module relies on (checked by tests/unit/api/test_zttp_facts.py):
+
+* It ends a connection with GOAWAY ENHANCE_YOUR_CALM after 4,096 streams or 256 client resets.
+  This connection sends a graceful GOAWAY (NO_ERROR, the last stream it took) well before either
+  (:data:`STREAM_BUDGET`, :data:`RESET_BUDGET`, leaving room for the 128 streams that may still
+  be open), lets the open calls finish, then closes; clients move to a new connection without
+  failing an RPC.
+* Its SETTINGS carry no INITIAL_WINDOW_SIZE (so 64 KiB windows) and it does not police the
+  receive window; it returns credit as DATA is consumed. The preface is rewritten here to
+  advertise larger windows (:func:`preface`), so a large request is not throttled by round
+  trips. Memory stays bounded by the per-message receive limit, checked as bytes arrive.
+* It answers PINGs and acknowledges SETTINGS itself, and passes a PING acknowledgement it did not
+  ask for through as an event: the server's own keepalive PINGs (``grpc.keepalive_time_ms``) are
+  written as raw frames between zttp's output and their acknowledgements read back that way. A
+  peer that does not acknowledge within ``grpc.keepalive_timeout_ms`` is disconnected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+from dataclasses import dataclass
+from typing import Final, cast
+
+import zttp
+
+from pyserving.api.grpc.transport.zttp_server import wire
+from pyserving.api.grpc.transport.zttp_server.call import Call, CallLimits, Ending
+from pyserving.api.grpc.transport.zttp_server.handlers import HandlerRegistry
+
+logger = logging.getLogger("pyserving.grpc")
+
+STREAM_BUDGET: Final = 4096 - 3 * 128
+RESET_BUDGET: Final = 256 - 128 - 32
+_SETTINGS_FRAME: Final = 0x4
+_WINDOW_UPDATE_FRAME: Final = 0x8
+_INITIAL_WINDOW_SIZE: Final = 0x4
+_DEFAULT_WINDOW: Final = 65_535
+_FRAME_HEADER: Final = struct.Struct(">BHBBI")  # length is 24 bits: high byte + low 16 bits
+_PING_FRAME: Final = 0x6
+_KEEPALIVE_DATA: Final = b"pyserv-k"  # the 8 opaque bytes of the server's keepalive PINGs
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionSettings:
+    call_limits: CallLimits
+    stream_window: int
+    connection_window: int
+    max_concurrent_rpcs: int | None
+    keepalive_seconds: float | None = None
+    keepalive_timeout_seconds: float = 20.0
+
+
+class ServerState:
+    """What every connection of one server shares."""
+
+    def __init__(self, registry: HandlerRegistry, settings: ConnectionSettings) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.connections: set[Http2Connection] = set()
+        self.active_rpcs = 0
+        self.draining = False
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+
+def _frame(kind: int, flags: int, stream_id: int, payload: bytes) -> bytes:
+    size = len(payload)
+    return _FRAME_HEADER.pack(size >> 16, size & 0xFFFF, kind, flags, stream_id) + payload
+
+
+def preface(zttp_preface: bytes, stream_window: int, connection_window: int) -> bytes:
+    """zttp's server preface (one SETTINGS frame) with INITIAL_WINDOW_SIZE set to
+    ``stream_window``, followed by a WINDOW_UPDATE raising the connection window."""
+    kind = zttp_preface[3]
+    size = int.from_bytes(zttp_preface[:3], "big")
+    if kind != _SETTINGS_FRAME or len(zttp_preface) != 9 + size:
+        return zttp_preface  # not the expected shape: keep zttp's own (64 KiB windows)
+    payload = zttp_preface[9:]
+    params = [
+        (ident, value)
+        for ident, value in struct.iter_unpack(">HI", payload)
+        if ident != _INITIAL_WINDOW_SIZE
+    ]
+    params.append((_INITIAL_WINDOW_SIZE, stream_window))
+    settings = b"".join(struct.pack(">HI", ident, value) for ident, value in params)
+    out = _frame(_SETTINGS_FRAME, 0, 0, settings)
+    if connection_window > _DEFAULT_WINDOW:
+        increment = struct.pack(">I", connection_window - _DEFAULT_WINDOW)
+        out += _frame(_WINDOW_UPDATE_FRAME, 0, 0, increment)
+    return out
+
+
+class Http2Connection(asyncio.Protocol):
+    """One client connection (see the module docstring)."""
+
+    def __init__(self, state: ServerState, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.peer = "unknown"
+        self._state = state
+        self._h2 = zttp.Connection(zttp.SERVER, zttp.HTTP2)
+        self._transport: asyncio.Transport | None = None
+        self._calls: dict[int, Call] = {}
+        self._flush_scheduled = False
+        self._streams_seen = 0
+        self._resets_seen = 0
+        self._last_stream = 0
+        self._goaway_sent = False
+        self._write_paused: asyncio.Future[None] | None = None
+        self._keepalive: asyncio.TimerHandle | None = None
+
+    # asyncio.Protocol.
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # uvloop's are not its subclasses
+        self._transport = transport
+        self.peer = _peer_name(transport)
+        self._state.connections.add(self)
+        settings = self._state.settings
+        self._h2.initiate_connection()
+        transport.write(
+            preface(self._h2.data_to_send(), settings.stream_window, settings.connection_window)
+        )
+        if self._state.draining:
+            self.goaway()
+        self._schedule_keepalive()
+
+    def data_received(self, data: bytes) -> None:
+        h2 = self._h2
+        try:
+            h2.receive_data(data)
+            while True:
+                event = h2.next_event()
+                kind = type(event)
+                if kind is zttp.Data:
+                    call = self._calls.get(event.stream_id)  # type: ignore[union-attr]
+                    if call is not None:
+                        call.feed(event.data)  # type: ignore[union-attr]
+                elif kind is zttp.Request:
+                    self._on_request(event)  # type: ignore[arg-type]
+                elif kind is zttp.EndOfMessage:
+                    call = self._calls.get(event.stream_id)  # type: ignore[union-attr]
+                    if call is not None:
+                        call.end_request()
+                elif event is zttp.NEED_DATA:
+                    break
+                elif kind is zttp.RstStream:
+                    self._on_reset(event)  # type: ignore[arg-type]
+                elif kind is zttp.Ping:
+                    if event.ack and event.data == _KEEPALIVE_DATA:  # type: ignore[union-attr]
+                        self._schedule_keepalive()
+                elif kind is zttp.GoAway:
+                    self._peer_closed()
+                elif event is zttp.CONNECTION_CLOSED:
+                    self._peer_closed()
+                    break
+        except zttp.ProtocolError as exc:
+            logger.debug("HTTP/2 protocol error from %s: %s", self.peer, exc)
+            self._abort_connection()
+            return
+        self._flush()
+
+    def eof_received(self) -> bool | None:
+        self._peer_closed()
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._state.connections.discard(self)
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        for call in list(self._calls.values()):
+            call.cancel(Ending.CLIENT_RESET)
+        self._transport = None
+        if self._write_paused is not None and not self._write_paused.done():
+            self._write_paused.set_result(None)
+
+    def pause_writing(self) -> None:
+        if self._write_paused is None or self._write_paused.done():
+            self._write_paused = self.loop.create_future()
+
+    def resume_writing(self) -> None:
+        if self._write_paused is not None and not self._write_paused.done():
+            self._write_paused.set_result(None)
+
+    # Used by calls.
+    def stream(self, stream_id: int) -> zttp.Stream | None:
+        if self._transport is None:
+            return None
+        try:
+            return self._h2.stream(stream_id)
+        except zttp.ProtocolError:
+            return None
+
+    def reset(self, stream_id: int) -> None:
+        stream = self.stream(stream_id)
+        if stream is not None:
+            try:
+                stream.reset(zttp.H2ErrorCode.NO_ERROR)
+            except zttp.ProtocolError:
+                return
+            self.schedule_flush()
+
+    def schedule_flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush)
+
+    async def writable(self) -> None:
+        """Wait while the socket's write buffer is full (streaming responses)."""
+        paused = self._write_paused
+        if paused is not None and not paused.done():
+            await paused
+
+    def started(self, call: Call) -> None:
+        state = self._state
+        state.active_rpcs += 1
+        state.idle.clear()
+
+    def call_done(self, call: Call) -> None:
+        self._calls.pop(call.stream_id, None)
+        if call.task is not None:
+            state = self._state
+            state.active_rpcs -= 1
+            if state.active_rpcs == 0:
+                state.idle.set()
+        if self._goaway_sent and not self._calls:
+            self.schedule_flush()
+            self.loop.call_soon(self._close_when_flushed)
+
+    # Shutdown.
+    def goaway(self) -> None:
+        """Graceful GOAWAY: streams up to the last one taken are served, later ones refused."""
+        if self._goaway_sent or self._transport is None:
+            return
+        self._goaway_sent = True
+        with contextlib.suppress(zttp.ProtocolError):
+            self._h2.close(zttp.H2ErrorCode.NO_ERROR, self._last_stream)
+        self._flush()
+        if not self._calls:
+            self.loop.call_soon(self._close_when_flushed)
+
+    def cancel_all(self) -> None:
+        for call in list(self._calls.values()):
+            call.cancel(Ending.SHUTDOWN)
+        self.schedule_flush()
+        self.loop.call_soon(self._close_when_flushed)
+
+    # Keepalive.
+    def _schedule_keepalive(self) -> None:
+        """Next PING after the keepalive interval (called at start and on each acknowledgement)."""
+        interval = self._state.settings.keepalive_seconds
+        if interval is None or self._transport is None:
+            return
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        self._keepalive = self.loop.call_later(interval, self._send_keepalive)
+
+    def _send_keepalive(self) -> None:
+        transport = self._transport
+        if transport is None:
+            return
+        self._flush()  # whole zttp frames first, then the PING
+        transport.write(_frame(_PING_FRAME, 0, 0, _KEEPALIVE_DATA))
+        timeout = self._state.settings.keepalive_timeout_seconds
+        self._keepalive = self.loop.call_later(timeout, self._keepalive_expired)
+
+    def _keepalive_expired(self) -> None:
+        logger.info("gRPC client %s did not answer a keepalive PING: closing", self.peer)
+        if self._transport is not None:
+            self._transport.abort()
+
+    # Events.
+    def _on_request(self, request: zttp.Request) -> None:
+        stream_id = request.stream_id
+        if self._goaway_sent and stream_id > self._last_stream:
+            self._refuse(stream_id)
+            return
+        self._last_stream = max(self._last_stream, stream_id)
+        self._streams_seen += 1
+        if self._streams_seen >= STREAM_BUDGET:
+            self.goaway()
+        settings = self._state.settings
+        limit = settings.max_concurrent_rpcs
+        path = request.path
+        handler = self._state.registry.lookup(path)
+        timeout = None
+        encoding = None
+        content_type = b""
+        for name, value in request.headers:
+            if name == b"grpc-timeout":
+                timeout = wire.parse_timeout(value)
+            elif name == b"content-type":
+                content_type = value
+            elif name == b"grpc-encoding":
+                encoding = value.decode("latin-1")
+        if request.method != b"POST" or not content_type.startswith(b"application/grpc"):
+            self._reject_http(stream_id, 405 if request.method != b"POST" else 415)
+        elif handler is None:
+            self._trailers_only(stream_id, 12, f"Method not found: {path.decode(errors='replace')}")
+        elif handler.request_streaming is False and request.end_stream:
+            self._trailers_only(stream_id, 13, "The request has no message")
+        elif limit is not None and self._state.active_rpcs >= limit:
+            self._trailers_only(stream_id, 8, "Concurrent RPC limit exceeded!")
+        else:
+            call = self._calls[stream_id] = Call(
+                self,
+                stream_id,
+                handler,
+                request.headers,
+                settings.call_limits,
+                timeout,
+                encoding,
+            )
+            if request.end_stream:  # no DATA or end-of-message event follows
+                call.end_request()
+
+    def _on_reset(self, event: zttp.RstStream) -> None:
+        self._resets_seen += 1
+        call = self._calls.get(event.stream_id)
+        if call is not None:
+            call.cancel(Ending.CLIENT_RESET)
+        if self._resets_seen >= RESET_BUDGET:
+            self.goaway()
+
+    def _peer_closed(self) -> None:
+        """The client said GOAWAY or closed its side: finish what runs, then close."""
+        self._goaway_sent = True
+        if not self._calls:
+            self.loop.call_soon(self._close_when_flushed)
+
+    # Writing.
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        transport = self._transport
+        if transport is None:
+            return
+        out = self._h2.data_to_send()
+        if out:
+            transport.write(out)
+
+    def _close_when_flushed(self) -> None:
+        if self._calls:
+            return
+        self._flush()
+        if self._transport is not None:
+            self._transport.close()
+
+    def _abort_connection(self) -> None:
+        self._flush()  # zttp has queued its GOAWAY with the error
+        if self._transport is not None:
+            self._transport.close()
+
+    def _refuse(self, stream_id: int) -> None:
+        stream = self.stream(stream_id)
+        if stream is not None:
+            stream.reset(zttp.H2ErrorCode.REFUSED_STREAM)
+
+    def _reject_http(self, stream_id: int, status: int) -> None:
+        stream = self.stream(stream_id)
+        if stream is not None:
+            stream.send_response(status, [(b"content-type", b"text/plain")], end_stream=True)
+
+    def _trailers_only(self, stream_id: int, code: int, message: str) -> None:
+        stream = self.stream(stream_id)
+        if stream is None:
+            return
+        headers = [
+            (b"content-type", b"application/grpc"),
+            (b"grpc-status", str(code).encode("ascii")),
+            (b"grpc-message", wire.encode_message_text(message)),
+        ]
+        stream.send_response(200, headers, end_stream=True)
+        # The client may still send the body; say it need not.
+        with contextlib.suppress(zttp.ProtocolError):
+            stream.reset(zttp.H2ErrorCode.NO_ERROR)
+
+
+def _peer_name(transport: asyncio.BaseTransport) -> str:
+    address = transport.get_extra_info("peername")
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[0], address[1]
+        return f"ipv6:[{host}]:{port}" if ":" in host else f"ipv4:{host}:{port}"
+    sockname = transport.get_extra_info("sockname")
+    return f"unix:{sockname or address or ''}"

@@ -1,0 +1,88 @@
+"""zttp 0.0.35 ends a connection (GOAWAY ENHANCE_YOUR_CALM) after 4,096 streams or 256 client
+resets. The zttp gRPC server must move clients off a connection gracefully before either: a
+GOAWAY with NO_ERROR, and every stream it took still answered."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+import pytest
+import zttp
+
+from tests.transport.echo import EchoServer, served
+from tests.transport.h2client import RawClient
+
+
+@pytest.fixture
+def server() -> Iterator[EchoServer]:
+    yield from served("zttp")
+
+
+def _trailers_ok(event: object) -> bool:
+    return isinstance(event, zttp.EndOfMessage) and (b"grpc-status", b"0") in event.trailers
+
+
+def test_zttp_itself_ends_a_connection_after_4096_streams() -> None:
+    """The library fact the server works around (fails once zttp lifts the limit)."""
+    client = zttp.Connection(zttp.CLIENT, zttp.HTTP2)
+    server = zttp.Connection(zttp.SERVER, zttp.HTTP2)
+    client.initiate_connection()
+    server.initiate_connection()
+    with pytest.raises(zttp.RemoteProtocolError, match="flood"):
+        for _ in range(5000):
+            stream = client.send_request(b"POST", b"/a/b", b"2", [(b"te", b"trailers")])
+            stream.end_message()
+            server.receive_data(client.data_to_send())
+            while (event := server.next_event()) is not zttp.NEED_DATA:
+                if isinstance(event, zttp.Request):
+                    answer = server.stream(event.stream_id)
+                    answer.send_response(200, [(b"content-type", b"application/grpc")])
+                    answer.end_message([(b"grpc-status", b"0")])
+            client.receive_data(server.data_to_send())
+            while client.next_event() is not zttp.NEED_DATA:
+                pass
+
+
+def test_graceful_goaway_before_the_stream_limit(server: EchoServer) -> None:
+    client = RawClient(server.port)
+    answered = 0
+    try:
+        for i in range(5000):
+            client.request("Echo", b"%d" % i)
+            assert client.read_until(lambda e: isinstance(e, zttp.GoAway) or _trailers_ok(e))
+            goaways = [e for e in client.events if isinstance(e, zttp.GoAway)]
+            if goaways:
+                break
+            answered += 1
+    finally:
+        client.close()
+    assert goaways, "no GOAWAY in 5,000 streams"
+    assert goaways[0].error_code == zttp.H2ErrorCode.NO_ERROR
+    assert 3000 < answered < 4096
+
+
+def test_graceful_goaway_before_the_reset_limit(server: EchoServer) -> None:
+    client = RawClient(server.port)
+    try:
+        for _ in range(300):
+            stream = client.request("Sleep", b"30", end=True)
+            stream.reset(zttp.H2ErrorCode.CANCEL)
+            client.flush()
+            if any(isinstance(e, zttp.GoAway) for e in client.events):
+                break
+            client.sock.settimeout(0.05)
+            with contextlib.suppress(TimeoutError):
+                client.read_until(lambda e: isinstance(e, zttp.GoAway))
+            client.sock.settimeout(10)
+        goaways = [e for e in client.events if isinstance(e, zttp.GoAway)]
+        assert goaways, "no GOAWAY after 300 resets"
+        assert goaways[0].error_code == zttp.H2ErrorCode.NO_ERROR
+    finally:
+        client.close()
+    # The handlers of reset streams were cancelled, not left running.
+    deadline = time.monotonic() + 10
+    while server.events.cancelled < server.events.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.events.cancelled == server.events.started
