@@ -21,6 +21,8 @@ import pytest
 from tensorflow_serving.apis import model_management_pb2
 
 from pyserving.protos import admin_pb2, admin_pb2_grpc, model_server_config_pb2
+from pyserving.protos import grpc_predict_v2_pb2 as v2
+from pyserving.protos import grpc_predict_v2_pb2_grpc as v2_grpc
 from pyserving.security.scopes import Scope
 from pyserving.security.tokens import entry_json, new_token
 from tests.integration.grpc_support import (
@@ -98,6 +100,7 @@ def secured(shared_models: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         f"--auth_tokens_file={tokens_file}",
         f"--monitoring_config_file={monitoring}",
         "--enable_grpc_healthcheck_service",
+        "--enable_console",
     ]
     with running_server(args, "/readyz") as server:
         channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}")
@@ -133,14 +136,28 @@ def _eventually(check: Callable[[], bool], what: str, server: ServerProcess) -> 
 
 # -- every operation x every kind of caller -----------------------------------------------------
 
-RestCall = tuple[str, str, dict[str, object] | None]
-REST_OPERATIONS: dict[str, tuple[Scope, RestCall]] = {
-    "tfs predict": (Scope.INFER, ("POST", f"/v1/models/{MODEL}:predict", {"instances": [1.0]})),
-    "tfs status": (Scope.READ, ("GET", f"/v1/models/{MODEL}", None)),
-    "tfs metadata": (Scope.READ, ("GET", f"/v1/models/{MODEL}/metadata", None)),
-    "admin list": (Scope.ADMIN, ("GET", "/v1/admin/models", None)),
-    "admin get": (Scope.ADMIN, ("GET", f"/v1/admin/models/{MODEL}", None)),
-    "metrics": (Scope.METRICS, ("GET", METRICS_PATH, None)),
+RestCall = tuple[str, str, object]
+V2_INPUT = {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1.0]}]}
+# operation -> (scope, request, status with the right scope)
+REST_OPERATIONS: dict[str, tuple[Scope, RestCall, int]] = {
+    "tfs predict": (
+        Scope.INFER,
+        ("POST", f"/v1/models/{MODEL}:predict", {"instances": [1.0]}),
+        200,
+    ),
+    "tfs status": (Scope.READ, ("GET", f"/v1/models/{MODEL}", None), 200),
+    "tfs metadata": (Scope.READ, ("GET", f"/v1/models/{MODEL}/metadata", None), 200),
+    "v2 infer": (Scope.INFER, ("POST", f"/v2/models/{MODEL}/infer", V2_INPUT), 200),
+    "v2 model metadata": (Scope.READ, ("GET", f"/v2/models/{MODEL}", None), 200),
+    "v2 server metadata": (Scope.READ, ("GET", "/v2", None), 200),
+    "v2 repository index": (Scope.READ, ("POST", "/v2/repository/index", {}), 200),
+    # A model that is not there: the right scope gets past the check to the repository's 404.
+    "v2 repository unload": (Scope.ADMIN, ("POST", "/v2/repository/models/nope/unload", {}), 404),
+    "admin list": (Scope.ADMIN, ("GET", "/v1/admin/models", None), 200),
+    "admin get": (Scope.ADMIN, ("GET", f"/v1/admin/models/{MODEL}", None), 200),
+    "console models": (Scope.READ, ("GET", "/console/api/models", None), 200),
+    "console metrics": (Scope.READ, ("GET", "/console/api/metrics", None), 200),
+    "metrics": (Scope.METRICS, ("GET", METRICS_PATH, None), 200),
 }
 
 
@@ -150,7 +167,7 @@ def _other_scope(scope: Scope) -> str:
 
 @pytest.mark.parametrize("operation", sorted(REST_OPERATIONS))
 def test_rest_scopes(secured: Secured, operation: str) -> None:
-    scope, (method, path, body) = REST_OPERATIONS[operation]
+    scope, (method, path, body), succeeded = REST_OPERATIONS[operation]
     url = secured.server.base_url + path
 
     def call(who: str | None) -> httpx.Response:
@@ -167,8 +184,8 @@ def test_rest_scopes(secured: Secured, operation: str) -> None:
     assert denied.status_code == 403
     assert f"needs '{scope.value}'" in denied.json()["error"]
     allowed = call(scope.value)
-    assert allowed.status_code == 200, allowed.text
-    assert call("all").status_code == 200
+    assert allowed.status_code == succeeded, allowed.text
+    assert call("all").status_code == succeeded
 
 
 def _grpc_operations(secured: Secured) -> dict[str, tuple[Scope, Callable[..., object]]]:
@@ -201,7 +218,41 @@ def _grpc_operations(secured: Secured) -> dict[str, tuple[Scope, Callable[..., o
             Scope.ADMIN,
             lambda md: admin.ListModels(admin_pb2.ListModelsRequest(), metadata=md, timeout=30),
         ),
+        "V2 ModelInfer": (
+            Scope.INFER,
+            lambda md: v2_grpc.GRPCInferenceServiceStub(secured.channel).ModelInfer(
+                _v2_request(), metadata=md, timeout=30
+            ),
+        ),
+        "V2 ModelMetadata": (
+            Scope.READ,
+            lambda md: v2_grpc.GRPCInferenceServiceStub(secured.channel).ModelMetadata(
+                v2.ModelMetadataRequest(name=MODEL), metadata=md, timeout=30
+            ),
+        ),
+        "V2 RepositoryModelUnload": (
+            Scope.ADMIN,
+            lambda md: v2_grpc.GRPCInferenceServiceStub(secured.channel).RepositoryModelUnload(
+                v2.RepositoryModelUnloadRequest(model_name="nope"), metadata=md, timeout=30
+            ),
+        ),
+        "V2 RepositoryIndex": (
+            Scope.READ,
+            lambda md: v2_grpc.GRPCInferenceServiceStub(secured.channel).RepositoryIndex(
+                v2.RepositoryIndexRequest(), metadata=md, timeout=30
+            ),
+        ),
     }
+
+
+EXPECTED_GRPC_ERRORS = {"V2 RepositoryModelUnload"}  # of a model that is not there: NOT_FOUND
+
+
+def _v2_request() -> v2.ModelInferRequest:
+    request = v2.ModelInferRequest(model_name=MODEL)
+    tensor = request.inputs.add(name="x", datatype="FP32", shape=[1])
+    tensor.contents.fp32_contents.append(1.0)
+    return request
 
 
 @pytest.mark.parametrize(
@@ -212,6 +263,10 @@ def _grpc_operations(secured: Secured) -> dict[str, tuple[Scope, Callable[..., o
         "GetModelMetadata",
         "HandleReloadConfigRequest",
         "ModelAdminService.ListModels",
+        "V2 ModelInfer",
+        "V2 ModelMetadata",
+        "V2 RepositoryIndex",
+        "V2 RepositoryModelUnload",
     ],
 )
 def test_grpc_scopes(secured: Secured, operation: str) -> None:
@@ -227,7 +282,14 @@ def test_grpc_scopes(secured: Secured, operation: str) -> None:
     assert refused("psv_not-a-token")[0] == grpc.StatusCode.UNAUTHENTICATED
     code, message = refused(_other_scope(scope))
     assert code == grpc.StatusCode.PERMISSION_DENIED and f"needs '{scope.value}'" in message
-    call(secured.metadata(scope.value))  # no error
+    try:
+        call(secured.metadata(scope.value))
+    except grpc.RpcError as error:  # past the check: the operation's own answer
+        assert error.code() not in (
+            grpc.StatusCode.UNAUTHENTICATED,
+            grpc.StatusCode.PERMISSION_DENIED,
+        ), error
+        assert operation in EXPECTED_GRPC_ERRORS, error
 
 
 def test_probes_and_grpc_health_stay_open(secured: Secured) -> None:
@@ -310,11 +372,17 @@ def test_base_paths_outside_the_allowlist_are_refused_by_every_entry_point(
             secured.stubs.models.HandleReloadConfigRequest, reload, metadata=md, timeout=60
         )
         assert (code, "base_path" in message) == (_GRPC_CODE[status], True), kind
+
+        load = {"parameters": {"config": json.dumps({"base_path": path})}}
+        reply = http.post("/v2/repository/models/evil/load", json=load, timeout=30)
+        assert reply.status_code == status, (kind, reply.text)
+        assert "base_path" in reply.json()["error"]
     assert http.get("/v1/admin/models/evil").status_code == 404  # nothing was added
     assert "admin change by admin via admin API: added evil=" in secured.server.output
     assert "admin change by admin via HandleReloadConfigRequest: added evil=" in (
         secured.server.output
     )
+    assert "admin change by admin via V2 repository load: added evil=" in secured.server.output
 
 
 def test_allowed_change_is_audited_with_the_token_name(secured: Secured) -> None:
@@ -447,3 +515,42 @@ def test_rest_https_and_mutual_tls(shared_models: Path, tmp_path: Path) -> None:
         assert "admin API is on without --auth_tokens_file" in server.output
     finally:
         server.stop()
+
+
+def test_the_zttp_grpc_stack_checks_tokens_too(shared_models: Path, tmp_path: Path) -> None:
+    table = _token_table()
+    tokens_file = tmp_path / "tokens.json"
+    _write_tokens(tokens_file, table)
+    args = [
+        "--port={grpc_port}",
+        "--rest_api_port={rest_port}",
+        f"--model_name={MODEL}",
+        f"--model_base_path={shared_models / 'saved_model_half_plus_three'}",
+        f"--auth_tokens_file={tokens_file}",
+        "--grpc_server=zttp",
+    ]
+    with (
+        running_server(args, "/readyz") as server,
+        grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel,
+    ):
+        infer = v2_grpc.GRPCInferenceServiceStub(channel).ModelInfer
+        predict = stubs(channel).predict.Predict
+        request = predict_request(MODEL, x=float_tensor([1.0], [1]))
+        for call, message in ((predict, request), (infer, _v2_request())):
+            assert failure(call, message, timeout=30)[0] == grpc.StatusCode.UNAUTHENTICATED
+            denied = [("authorization", f"Bearer {table['read'][0]}")]
+            code, _ = failure(call, message, metadata=denied, timeout=30)
+            assert code == grpc.StatusCode.PERMISSION_DENIED
+        allowed = [("authorization", f"Bearer {table['infer'][0]}")]
+        deadline = time.monotonic() + WAIT_S
+        while True:  # the model may still be loading
+            try:
+                response = predict(request, metadata=allowed, timeout=30)
+                break
+            except grpc.RpcError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert list(response.outputs["y"].float_val) == [3.5]
+        reply = infer(_v2_request(), metadata=allowed, timeout=30)
+        assert list(reply.outputs[0].contents.fp32_contents) == [3.5]
