@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from pyserving.api.rest.admin import admin_off_routes, admin_routes
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.auth import AuthMiddleware
+from pyserving.api.rest.limits import InFlightLimit, guarded_protocol
 from pyserving.api.rest.router import BaseRoute, Middleware, with_middleware
 from pyserving.api.rest.server import RestServer
 from pyserving.api.v2.rest import V2Rest
@@ -297,13 +298,20 @@ async def _serve(
                 routes=rest_routes(ops, controller, v2, console, admin=admin),
                 observer=ops.observer,
             )
-            auth = [Middleware(AuthMiddleware, policy, ops.metrics_path)]
-            front_door = with_middleware(app, auth if policy.enabled else [])
+            middleware = [Middleware(InFlightLimit, options.rest_api_max_in_flight)]
+            if policy.enabled:
+                middleware.append(Middleware(AuthMiddleware, policy, ops.metrics_path))
+            front_door = with_middleware(app, middleware)
             rest_server = RestServer(
                 front_door,
                 options.rest_api_port,
                 graceful_seconds=options.shutdown_grace_seconds,
                 ssl_config_file=options.rest_api_ssl_config_file,
+                protocol=guarded_protocol(
+                    options.rest_api_header_timeout_seconds,
+                    options.rest_api_body_timeout_seconds,
+                    options.rest_api_max_header_bytes,
+                ),
             )
             await rest_server.start()
             logger.info("Exporting HTTP/REST API at:localhost:%d ...", rest_server.port)

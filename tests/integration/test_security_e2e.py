@@ -541,7 +541,7 @@ def test_the_zttp_grpc_stack_checks_tokens_too(shared_models: Path, tmp_path: Pa
             denied = [("authorization", f"Bearer {table['read'][0]}")]
             code, _ = failure(call, message, metadata=denied, timeout=30)
             assert code == grpc.StatusCode.PERMISSION_DENIED
-        allowed = [("authorization", f"Bearer {table['infer'][0]}")]
+        allowed = (("authorization", f"Bearer {table['infer'][0]}"),)
         deadline = time.monotonic() + WAIT_S
         while True:  # the model may still be loading
             try:

@@ -95,6 +95,10 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "enable_admin_api",
         "model_base_path_allowlist",
         "rest_api_ssl_config_file",
+        "rest_api_max_in_flight",
+        "rest_api_header_timeout_seconds",
+        "rest_api_body_timeout_seconds",
+        "rest_api_max_header_bytes",
     }
 )
 
@@ -455,6 +459,30 @@ FLAGS: Final[tuple[Flag, ...]] = (
         "client_verify requires them (mutual TLS). May name the same file as "
         "--ssl_config_file. Empty: plain HTTP, as in TF Serving.",
     ),
+    Flag(
+        "rest_api_max_in_flight",
+        _I32,
+        _EXTENSION + "HTTP/REST requests served at once; more get HTTP 429 with Retry-After "
+        "(probes are always answered).",
+    ),
+    Flag(
+        "rest_api_header_timeout_seconds",
+        _I32,
+        _EXTENSION + "Seconds an HTTP/REST request's line and headers may take to arrive; a "
+        "slower client is disconnected.",
+    ),
+    Flag(
+        "rest_api_body_timeout_seconds",
+        _I32,
+        _EXTENSION + "Seconds an HTTP/REST request body may pause between chunks; a slower "
+        "client is disconnected.",
+    ),
+    Flag(
+        "rest_api_max_header_bytes",
+        _I64,
+        _EXTENSION + "Largest HTTP/REST request line plus headers, in bytes; a larger one gets "
+        "HTTP 431.",
+    ),
 )
 
 FLAGS_BY_NAME: Final[dict[str, Flag]] = {flag.name: flag for flag in FLAGS}
@@ -630,6 +658,14 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument(f'--grpc_server must be {choices}, not "{options.grpc_server}"')
     if options.rest_api_max_body_bytes <= 0:
         raise invalid_argument("--rest_api_max_body_bytes must be positive.")
+    for name in (
+        "rest_api_max_in_flight",
+        "rest_api_header_timeout_seconds",
+        "rest_api_body_timeout_seconds",
+        "rest_api_max_header_bytes",
+    ):
+        if getattr(options, name) <= 0:
+            raise invalid_argument(f"--{name} must be positive.")
     if options.request_log_max_bytes <= 0:
         raise invalid_argument("--request_log_max_bytes must be positive.")
     if options.shutdown_grace_seconds < 0:

@@ -39,15 +39,23 @@ class RestServer:
     """Start/stop a uvicorn server for ``app`` without letting it own signals or the loop."""
 
     def __init__(
-        self, app: ASGIApp, port: int, *, graceful_seconds: int = 30, ssl_config_file: str = ""
+        self,
+        app: ASGIApp,
+        port: int,
+        *,
+        graceful_seconds: int = 30,
+        ssl_config_file: str = "",
+        protocol: type[asyncio.Protocol] | None = None,
     ) -> None:
-        """``ssl_config_file``: serve HTTPS (see :mod:`pyserving.security.tls`)."""
+        """``ssl_config_file``: serve HTTPS (see :mod:`pyserving.security.tls`); ``protocol``:
+        the HTTP protocol class (default uvicorn's httptools one; see
+        :func:`pyserving.api.rest.limits.guarded_protocol`)."""
         self._ssl = server_ssl_context(ssl_config_file)
         self._socket = bind_socket(port)
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
             app,
-            http="httptools",
+            http=protocol or "httptools",
             lifespan="off",
             access_log=False,
             log_config=None,
