@@ -94,10 +94,14 @@ def _authorize(handler: Handler, full_method: str, policy: AccessPolicy) -> Hand
                 credential = value if isinstance(value, str) else value.decode("latin-1")
                 break
         try:
-            CALLER.set(policy.authorize(needed, credential, "grpc"))
+            caller = policy.authorize(needed, credential, "grpc")
         except ServingError as error:
             await abort(context, error)
-        return await inner(request, context)
+        token = CALLER.set(caller)
+        try:
+            return await inner(request, context)
+        finally:
+            CALLER.reset(token)
 
     return grpc.unary_unary_rpc_method_handler(
         authorized,

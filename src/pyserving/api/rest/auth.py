@@ -37,6 +37,7 @@ class AuthMiddleware:
             await self._app(scope, receive, send)
             return
         needed = rest_scope(scope["method"], scope["path"], self._metrics_path)
+        caller = None
         if needed is not None:
             credential = None
             for key, value in scope["headers"]:
@@ -44,7 +45,7 @@ class AuthMiddleware:
                     credential = value.decode("latin-1")
                     break
             try:
-                CALLER.set(self._policy.authorize(needed, credential, "rest"))
+                caller = self._policy.authorize(needed, credential, "rest")
             except ServingError as error:
                 headers = [_JSON]
                 if error.code is Code.UNAUTHENTICATED:
@@ -53,4 +54,8 @@ class AuthMiddleware:
                     send, http_status(error.code), encode_error(error.message), headers
                 )
                 return
-        await self._app(scope, receive, send)
+        token = CALLER.set(caller)
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            CALLER.reset(token)
