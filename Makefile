@@ -7,14 +7,14 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz fuzz-http2 soak-grpc h2load
+.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz fuzz-http2 soak-grpc h2load test-storage-large test-onnx-only
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[tensorflow,dev]'
+	$(BIN)/pip install --quiet -e '.[tensorflow,onnx,dev,test-storage]'
 	# The real TF Serving client, used by the tests. It depends on the `tensorflow` package, which
 	# is the same module as `tensorflow-cpu`: install it without letting pip pull a second TensorFlow.
 	$(BIN)/pip install --quiet --no-deps 'tensorflow-serving-api>=2.16'
@@ -58,6 +58,11 @@ setup-browser:
 screenshots: demo setup-browser
 	$(BIN)/python scripts/console_screenshots.py --models demo/models --out docs/img
 
+# A 200 MB version downloaded from moto's S3 with bounded memory (~1 min, 400 MB over loopback;
+# not part of `make test`).
+test-storage-large: $(STAMP)
+	PYSERVING_LARGE_STORAGE_TESTS=1 $(BIN)/pytest tests/integration/test_storage_large.py
+
 # `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
 # of `make test`). The peers live in their own venv: MLServer pins its own dependencies.
 BENCH_VENV := .bench-venv
@@ -91,5 +96,25 @@ soak-grpc: $(STAMP)
 	$(BIN)/python benchmarks/grpc_soak.py --stack zttp
 	$(BIN)/python benchmarks/grpc_soak.py --stack grpcio
 
+# `make test-onnx-only`: pyserving installed from this tree with `pip install '.[onnx]'` in a venv
+# WITHOUT TensorFlow, serving ONNX models over REST and gRPC (tests/onnx_only). The venv and its
+# dependencies are kept between runs (rebuilt when pyproject.toml changes); pyserving itself is
+# reinstalled every run, as a wheel, so the test sees exactly what `pip install` ships.
+ONNX_VENV := .onnx-venv
+ONNX_STAMP := $(ONNX_VENV)/.installed
+
+$(ONNX_STAMP): pyproject.toml
+	rm -rf $(ONNX_VENV)
+	$(PYTHON) -m venv $(ONNX_VENV)
+	$(ONNX_VENV)/bin/pip install --quiet --upgrade pip
+	$(ONNX_VENV)/bin/pip install --quiet '.[onnx]' 'pytest>=8' pytest-timeout 'httpx>=0.27'
+	touch $(ONNX_STAMP)
+
+test-onnx-only: $(ONNX_STAMP)
+	$(ONNX_VENV)/bin/pip install --quiet --no-deps --force-reinstall .
+	! $(ONNX_VENV)/bin/python -c "import tensorflow" 2>/dev/null
+	cd $(ONNX_VENV) && ./bin/python -c "import pyserving, sys; assert 'tensorflow' not in sys.modules"
+	$(ONNX_VENV)/bin/pytest -p no:cacheprovider tests/onnx_only tests/unit/runtimes/test_onnx_runtime.py
+
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .bench demo/models .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) $(ONNX_VENV) .bench demo/models .pytest_cache .mypy_cache .ruff_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-MODELS = ("half_plus_two", "mlp", "cnn", "wide_mlp")
+MODELS = ("half_plus_two", "mlp", "cnn", "wide_mlp", "half_plus_two_onnx", "mlp_onnx")
 # The 85% target is for the compute-bound model; the MLPs are reported against the same limit
 # for information (see docs/benchmarks.md for why they are not compute-bound once batched).
 COMPUTE_BOUND = ("cnn",)
@@ -36,13 +36,15 @@ def tables(results: dict[str, Any]) -> str:
     lines: list[str] = []
     for model in (m for m in MODELS if m in results):
         entry = results[model]
-        inproc = entry["in_process"]
+        lines += [f"### {model} ({entry['rows_per_request']} row(s) per request)", ""]
+        inproc = entry.get("in_process")
+        if inproc is not None:
+            lines += [
+                f"In process (no server): one-row call {inproc['call_us']:.1f} µs, full batches "
+                f"{inproc['rows_per_s']:,.0f} rows/s.",
+                "",
+            ]
         lines += [
-            f"### {model} ({entry['rows_per_request']} row(s) per request)",
-            "",
-            f"In process (no server): one-row call {inproc['call_us']:.1f} µs, full batches "
-            f"{inproc['rows_per_s']:,.0f} rows/s.",
-            "",
             "| system | conc. | req/s | p50 ms | p99 ms | pyserving REST ÷ this |",
             "|---|---:|---:|---:|---:|---:|",
         ]
@@ -63,7 +65,7 @@ def tables(results: dict[str, Any]) -> str:
 
 def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(target, required, measured, met) rows; met is "yes", "NO" or "info" (not a target)."""
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, str]] = _onnx_targets(results)
     if "half_plus_two" in results and 32 in results["concurrency"]:
         ours = _point(results, "half_plus_two", "pyserving REST", 32)["rps"]
         for system, need in (("FastAPI+TF REST", 6.0), ("MLServer REST", 10.0)):
@@ -218,3 +220,21 @@ def write(results: dict[str, Any], path: Path) -> None:
 
 def summary(results: dict[str, Any]) -> str:
     return tables(results) + "\n" + targets_table(results)
+
+
+def _onnx_targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """ONNX twins against their SavedModels, pyserving REST: half_plus_two at least as fast
+    (c=1 and c=32), the MLP 1.5x at c=32."""
+    rows: list[tuple[str, str, str, str]] = []
+    for model, need, points in (("half_plus_two", 1.0, (1, 32)), ("mlp", 1.5, (32,))):
+        twin = f"{model}_onnx"
+        if model not in results or twin not in results:
+            continue
+        for c in (c for c in points if c in results["concurrency"]):
+            ratio = (
+                _point(results, twin, "pyserving REST", c)["rps"]
+                / _point(results, model, "pyserving REST", c)["rps"]
+            )
+            target = f"{model} ONNX / SavedModel, REST c={c}"
+            rows.append((target, f"≥ {need:.1f}x", f"{ratio:.2f}x", _met(ratio >= need)))
+    return rows

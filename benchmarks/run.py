@@ -39,7 +39,12 @@ SHARED = ROOT.parent / "shared" / "testdata" / "tfserving"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 WARMUP_S = 1.0
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,8,32,128").split(",")]
-MODELS = os.environ.get("BENCH_MODELS", "half_plus_two,mlp,cnn").split(",")
+MODELS = os.environ.get("BENCH_MODELS", "half_plus_two,mlp,cnn,half_plus_two_onnx,mlp_onnx").split(
+    ","
+)
+# ONNX twins of half_plus_two and mlp (make_onnx.py, same function): pyserving only, REST and
+# gRPC, against its own SavedModel rows.
+ONNX_SUFFIX = "_onnx"
 # MLPs 784-H-H-10: "mlp" is the example and, once batched (~10 us a row here), cheaper to
 # run than a request is to receive; "wide_mlp" streams 280 MB of weights per call, so its limit
 # needs bigger batches than 128 clients can form. "cnn" (make_cnn.py) is the compute-bound one.
@@ -98,6 +103,22 @@ def prepare(name: str) -> systems.Model:
     models = WORK / "models"
     models.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(3)
+    if name.endswith(ONNX_SUFFIX):
+        base = models / name
+        twin = name.removesuffix(ONNX_SUFFIX)
+        if not (base / "1" / "model.onnx").exists():
+            build = [str(systems.HERE / "make_onnx.py"), twin, str(base)]
+            subprocess.run(
+                [sys.executable, *build, *([str(HIDDEN[twin])] if twin in HIDDEN else [])],
+                check=True,
+            )
+        if twin == "half_plus_two":
+            model = write_requests(name, base, "1", np.array([[1.0], [2.0], [5.0]], np.float32))
+            # The SavedModel takes [3] as well as [3, 1]; the ONNX graph declares [batch, 1].
+            model.tfs_body.write_text(json.dumps({"instances": [[1.0], [2.0], [5.0]]}))
+            return model
+        # The same request as the SavedModel twin's (the same generator draw).
+        return write_requests(name, base, "1", rng.standard_normal((1, 784)).astype(np.float32))
     if name == "half_plus_two":
         base = models / name
         if not base.exists():
@@ -207,9 +228,11 @@ def main() -> None:
     for name in MODELS:
         model = prepare(name)
         entry: dict[str, object] = {"rows_per_request": model.rows_per_request}
-        entry["in_process"] = in_process(model)
-        print(f"{name}: in process {entry['in_process']}", flush=True)
-        for system, start in REST_SYSTEMS:
+        onnx_model = name.endswith(ONNX_SUFFIX)
+        if not onnx_model:  # inprocess.py times the TensorFlow runtime
+            entry["in_process"] = in_process(model)
+            print(f"{name}: in process {entry['in_process']}", flush=True)
+        for system, start in REST_SYSTEMS[:1] if onnx_model else REST_SYSTEMS:
             if ONLY and system not in ONLY:
                 continue
             print(f"  {system} (REST)", flush=True)
@@ -222,7 +245,7 @@ def main() -> None:
             if system == "pyserving":
                 with systems.pyserving(model, WORK, grpc_server="zttp") as run:
                     measure_grpc(entry, "pyserving zttp gRPC", model, run, script)
-        if not ONLY or "gRPC ceiling" in ONLY:
+        if not onnx_model and (not ONLY or "gRPC ceiling" in ONLY):
             print("  gRPC ceiling", flush=True)
             with systems.grpc_ceiling(model, WORK) as run:
                 entry["gRPC ceiling gRPC"] = measure(run, run.body, grpc=True)

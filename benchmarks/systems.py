@@ -131,12 +131,17 @@ def pyserving(model: Model, work: Path, grpc_server: str = "grpcio") -> Iterator
     rest, grpc_port = free_port(), free_port()
     params = work / "batching.txt"
     params.write_text(BATCHING)
+    # Platform "auto": a SavedModel or a model.onnx, whichever the version directory holds.
+    config = work / f"{model.name}.config"
+    config.write_text(
+        f'model_config_list {{ config {{ name: "{model.name}" base_path: "{model.base}" '
+        'model_platform: "auto" } }'
+    )
     args = [
         str(MAIN_BIN / "tensorflow_model_server"),
         f"--port={grpc_port}",
         f"--rest_api_port={rest}",
-        f"--model_name={model.name}",
-        f"--model_base_path={model.base}",
+        f"--model_config_file={config}",
         "--enable_batching",
         f"--batching_parameters_file={params}",
         "--grpc_max_threads=4096",  # TF's default (4 x CPUs) would cap concurrent RPCs at 8

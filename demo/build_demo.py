@@ -4,6 +4,7 @@
 
 Writes, under --out:
   digits/1/, digits/2/        TF2 SavedModels of a digits classifier (1 is undertrained on purpose)
+  digits_onnx/1/, digits_onnx/2/  the same weights as ONNX (model.onnx), served by ONNX Runtime
   models.config               a ModelServerConfig serving `digits` and the shared `half_plus_two`
   sample_digits.json          a Predict request body holding one held-out image
   sample_digits_classify.json the same image as a Classify request body (a tf.Example as JSON)
@@ -37,6 +38,7 @@ IntArray = npt.NDArray[np.int64]
 
 DEMO_DIR = Path(__file__).resolve().parent
 MODEL_NAME = "digits"
+ONNX_MODEL_NAME = "digits_onnx"
 HALF_PLUS_TWO_NAME = "half_plus_two"
 HALF_PLUS_TWO_DIR = "saved_model_half_plus_two_cpu"
 CONFIG_FILE = "models.config"
@@ -44,7 +46,7 @@ SUMMARY_FILE = "build_summary.json"
 PREDICT_SAMPLE_FILE = "sample_digits.json"
 CLASSIFY_SAMPLE_FILE = "sample_digits_classify.json"
 # The files whose code decides what the models look like: editing either one invalidates the stamp.
-SOURCE_FILES = ("build_demo.py", "digits_model.py")
+SOURCE_FILES = ("build_demo.py", "digits_model.py", "digits_onnx.py")
 # Scratch directories live inside the model's base path (os.replace cannot cross file systems). The
 # server's version poller only takes all-digit directory names as versions, so it ignores these.
 TMP_PREFIX = ".tmp-"
@@ -100,6 +102,7 @@ def is_up_to_date(out: Path, params: BuildParams, key: str) -> bool:
         return False
     # The stamp alone is not enough: someone may have deleted a version by hand.
     needed = [out / MODEL_NAME / str(version) / "saved_model.pb" for version, _ in params.versions]
+    needed += [out / ONNX_MODEL_NAME / str(v) / "model.onnx" for v, _ in params.versions]
     needed += [out / PREDICT_SAMPLE_FILE, out / CLASSIFY_SAMPLE_FILE]
     return all(path.is_file() for path in needed)
 
@@ -156,7 +159,7 @@ def proto_string(value: str) -> str:
     return '"' + "".join(parts) + '"'
 
 
-def model_config_text(half_plus_two: Path, digits: Path) -> str:
+def model_config_text(half_plus_two: Path, digits: Path, digits_onnx: Path) -> str:
     # `all` serves both digits versions (TF Serving's default policy serves only the latest), so
     # the README can compare /versions/1 with /versions/2.
     return (
@@ -171,6 +174,15 @@ def model_config_text(half_plus_two: Path, digits: Path) -> str:
         f"    name: {proto_string(MODEL_NAME)}\n"
         f"    base_path: {proto_string(str(digits))}\n"
         f'    model_platform: "tensorflow"\n'
+        f"    model_version_policy {{\n"
+        f"      all {{\n"
+        f"      }}\n"
+        f"    }}\n"
+        f"  }}\n"
+        f"  config {{\n"
+        f"    name: {proto_string(ONNX_MODEL_NAME)}\n"
+        f"    base_path: {proto_string(str(digits_onnx))}\n"
+        f'    model_platform: "onnx"\n'
         f"    model_version_policy {{\n"
         f"      all {{\n"
         f"      }}\n"
@@ -205,10 +217,14 @@ def build(out: Path, params: BuildParams, key: str) -> dict[str, Any]:
 
     # Imported here, not at the top: it pulls in TensorFlow, which up-to-date re-runs do not need.
     import digits_model
+    import digits_onnx
 
     base = out / MODEL_NAME
     base.mkdir(exist_ok=True)
     remove_scratch(base)
+    onnx_base = out / ONNX_MODEL_NAME
+    onnx_base.mkdir(exist_ok=True)
+    remove_scratch(onnx_base)
     remove_scratch(out)
     data = digits_model.load_data(params.seed, params.test_fraction)
 
@@ -237,6 +253,19 @@ def build(out: Path, params: BuildParams, key: str) -> dict[str, Any]:
         predictions.append(served)
         versions[str(version)] = {"epochs": epochs, "test_accuracy": round(accuracy, 6)}
         print(f"{MODEL_NAME} version {version}: exported and verified", flush=True)
+        # The same weights as ONNX, checked against the SavedModel's answers before publishing.
+        scratch = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{version}-", dir=onnx_base))
+        try:
+            os.chmod(scratch, DIR_MODE)
+            digits_onnx.export([v.numpy() for v in mlp.variables], scratch)
+            os.chmod(scratch / digits_onnx.MODEL_FILE, FILE_MODE)
+            expected = digits_model.probabilities(mlp, data.x_test)
+            digits_onnx.verify_export(scratch, data.x_test, expected, served)
+            replace_dir(scratch, onnx_base / str(version))
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        print(f"{ONNX_MODEL_NAME} version {version}: exported and verified", flush=True)
 
     index = pick_sample(predictions, data.y_test)
     pixels = [float(value) for value in data.x_test[index]]
@@ -318,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Checked on every run, because it holds absolute paths, which depend on --out and --shared and
     # not on the models. Left alone when unchanged: a server polling it should see no new config.
     config_path = out / CONFIG_FILE
-    config_text = model_config_text(half_plus_two, out / MODEL_NAME)
+    config_text = model_config_text(half_plus_two, out / MODEL_NAME, out / ONNX_MODEL_NAME)
     if not config_path.is_file() or config_path.read_text(encoding="utf-8") != config_text:
         atomic_write_text(config_path, config_text)
     report(out, summary)

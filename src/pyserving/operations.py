@@ -35,6 +35,7 @@ from pyserving.observability.metrics import refresh_process_metrics
 from pyserving.observability.metrics.lifecycle import VersionStateMetrics, timed_runtimes
 from pyserving.observability.metrics.registry import multiprocess_dir
 from pyserving.observability.metrics.runner import TimedRunner
+from pyserving.observability.metrics.storage import StorageMetrics
 from pyserving.observability.request_log import settings as request_log
 from pyserving.observability.request_log.observer import RequestLogger
 from pyserving.observability.request_log.writer import RecordWriter
@@ -81,6 +82,7 @@ class Operations:
         self._progress.start()
         if self.record_metrics:
             core.add_state_listener(VersionStateMetrics())
+            core.storage.set_observer(StorageMetrics())
         self._probes = Probes(core)
 
     def service(self, core: ServerCore, runner: ModelRunner, **kwargs: Any) -> ServingService:

@@ -87,6 +87,11 @@ from pyserving._protos.tensorflow_serving.servables.tensorflow import (
 from pyserving._protos.tensorflow_serving.servables.tensorflow import (
     thread_pool_factory_config_pb2 as thread_pool_factory_config_pb2,
 )
+from pyserving._protos.tsl.profiler.protobuf import profiler_options_pb2 as profiler_options_pb2
+from pyserving._protos.tsl.profiler.protobuf import profiler_service_pb2 as profiler_service_pb2
+from pyserving._protos.tsl.profiler.protobuf import (
+    profiler_service_pb2_grpc as profiler_service_pb2_grpc,
+)
 
 _M = TypeVar("_M", bound=Message)
 

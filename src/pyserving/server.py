@@ -45,8 +45,8 @@ from pyserving.management.repository import ModelRepository
 from pyserving.observability.logs import configure_logging
 from pyserving.observability.request_log import settings as request_log_settings
 from pyserving.operations import Operations
-from pyserving.runtimes.base import LoadOptions, Runtime
-from pyserving.runtimes.registry import get_runtime
+from pyserving.runtimes.base import Runtime
+from pyserving.runtimes.registry import get_runtime, load_options
 from pyserving.security.policy import AccessPolicy
 from pyserving.security.setup import (
     access_policy,
@@ -65,16 +65,6 @@ logger = logging.getLogger("pyserving.server")
 STARTUP_FAILURE = 255
 
 
-def _load_options(options: ServerOptions) -> LoadOptions:
-    return LoadOptions(
-        tags=tuple(t.strip() for t in options.saved_model_tags.split(",") if t.strip()),
-        session_parallelism=options.tensorflow_session_parallelism,
-        intra_op_parallelism=options.tensorflow_intra_op_parallelism,
-        inter_op_parallelism=options.tensorflow_inter_op_parallelism,
-        session_config_file=options.tensorflow_session_config_file,
-    )
-
-
 def _fail(error: ServingError) -> int:
     print(f"Failed to start server. Error: {error}", flush=True)
     return STARTUP_FAILURE
@@ -89,12 +79,13 @@ def build_core(
         runtime_for=runtime_for,
         # Warmup last: it replays requests once every other set-up of the version is done.
         post_load=chain_post_load(post_load, _warmup(options)),
-        load_options=_load_options(options),
+        load_options=load_options(options),
         file_system_poll_wait_seconds=options.file_system_poll_wait_seconds,
         max_num_load_retries=options.max_num_load_retries,
         load_retry_interval_micros=options.load_retry_interval_micros,
         num_load_threads=options.num_load_threads,
         num_unload_threads=options.num_unload_threads,
+        model_cache_dir=options.model_cache_dir,
         allow_version_labels_for_unavailable_models=(
             options.allow_version_labels_for_unavailable_models
         ),
@@ -147,6 +138,7 @@ def run_server(options: ServerOptions) -> int:
             core,
             config_file=options.model_config_file,
             on_served=request_log_settings.publish,
+            default_platform=options.default_platform,
             allowlist=allowlist,
         )
         controller.start(config)
@@ -260,14 +252,19 @@ async def _serve(
             from pyserving.api.grpc.server import GrpcServer
             from pyserving.api.v2.grpc import inference_service
 
+            extra_services = [
+                *([admin_service(controller)] if admin else []),
+                inference_service(service, repository, ready),
+            ]
+            if options.enable_profiler:
+                from pyserving.api.grpc.profiler_service import profiler_service
+
+                extra_services.append(profiler_service())
             grpc_server = GrpcServer(
                 service,
                 controller,
                 options,
-                extra_services=[
-                    *([admin_service(controller)] if admin else []),
-                    inference_service(service, repository, ready),
-                ],
+                extra_services=extra_services,
                 observer=ops.observer,
                 policy=policy,
             )

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -32,7 +32,13 @@ class ServerProcess:
     show what the server said.
     """
 
-    def __init__(self, args: Sequence[str], *, program: str = "tensorflow_model_server") -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        program: str = "tensorflow_model_server",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.grpc_port = free_port()
         self.rest_port = free_port()
         self.args = [
@@ -48,9 +54,9 @@ class ServerProcess:
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
             prefix="pyserving-test-", suffix=".log", delete=False
         )
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+        environ = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", **(env or {}))
         self.process = subprocess.Popen(
-            self.args, stdout=self._log, stderr=subprocess.STDOUT, env=env
+            self.args, stdout=self._log, stderr=subprocess.STDOUT, env=environ
         )
         self.base_url = f"http://127.0.0.1:{self.rest_port}"
 
@@ -87,9 +93,13 @@ class ServerProcess:
 
 @contextlib.contextmanager
 def running_server(
-    args: Sequence[str], probe_path: str, *, program: str = "tensorflow_model_server"
+    args: Sequence[str],
+    probe_path: str,
+    *,
+    program: str = "tensorflow_model_server",
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[ServerProcess]:
-    server = ServerProcess(args, program=program)
+    server = ServerProcess(args, program=program, env=env)
     try:
         server.wait_for_rest(probe_path)
         yield server

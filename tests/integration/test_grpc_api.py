@@ -169,11 +169,15 @@ def test_multi_inference(served: Served) -> None:
     assert results[1].regression_result.regressions[0].value == 3.0
     assert [r.model_spec.signature_name for r in results] == ["classify_x_to_y", "regress_x_to_y"]
     assert {r.model_spec.version.value for r in results} == {123}
-    # The TF2 model: one task works; its signatures each have their own input tensor, so TF
-    # Serving's single-run MultiInference cannot combine two of them.
+    # The TF2 model: its signatures each have their own input tensor; the Examples are fed to
+    # both in one run, as current TF Serving does.
     (result,) = multi(multi_request(TF2, tasks[1:], 2.0)).results
     assert result.regression_result.regressions[0].value == 3.0
-    assert failure(multi, multi_request(TF2, tasks, 2.0))[0] == grpc.StatusCode.INVALID_ARGUMENT
+    results = multi(multi_request(TF2, tasks, 2.0)).results
+    assert results[0].classification_result.classifications[0].classes[0].score == 3.0
+    assert results[1].regression_result.regressions[0].value == 3.0
+    assert [r.model_spec.signature_name for r in results] == ["classify_x_to_y", "regress_x_to_y"]
+    assert {(r.model_spec.name, r.model_spec.version.value) for r in results} == {(TF2, 123)}
     code, message = failure(
         multi, multi_request(TF1, [tasks[0], ("serving_default", "predict")], 2.0)
     )

@@ -193,9 +193,15 @@ def test_invalid_flags_fail_to_start(
 
 def test_unsupported_flags_are_logged(server: FakeServer, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        assert tfs.main([MODEL, "--enable_batching", "--port=8600", "--enable_profiler=false"]) == 0
+        assert (
+            tfs.main(
+                [MODEL, "--enable_batching", "--port=8600", "--xla_cpu_compilation_enabled=true"]
+            )
+            == 0
+        )
     assert caplog.messages == [
-        "--enable_profiler is accepted but not supported yet by pyserving; it has no effect",
+        "--xla_cpu_compilation_enabled is accepted but not supported yet by pyserving; it has no "
+        "effect",
     ]
     assert server.calls[0].enable_batching is True
 

@@ -90,12 +90,15 @@ def test_config_names_both_models_by_absolute_path(built: Built) -> None:
     digits = built.out / "digits"
     assert half_plus_two.is_absolute()
     assert digits.is_absolute()
-    assert text.count("config {") == 2
+    assert text.count("config {") == 3
     assert 'name: "half_plus_two"' in text
     assert f'base_path: "{half_plus_two}"' in text
     assert 'name: "digits"' in text
     assert f'base_path: "{digits}"' in text
     assert text.count('model_platform: "tensorflow"') == 2
+    assert 'name: "digits_onnx"' in text
+    assert f'base_path: "{built.out / "digits_onnx"}"' in text
+    assert text.count('model_platform: "onnx"') == 1
     assert text.count("{") == text.count("}")
 
 
@@ -170,6 +173,28 @@ def test_sample_answer_recorded_for_version_one_is_what_it_serves(built: Built) 
             feed_dict={predict.inputs["pixels"].name: np.asarray(body["instances"], np.float32)},
         )
     assert class_id.tolist() == [built.summary["sample"]["predicted"]["1"]]
+
+
+def test_onnx_twin_answers_the_sample_like_the_savedmodel(built: Built) -> None:
+    onnxruntime = pytest.importorskip("onnxruntime")
+    body = json.loads((built.out / "sample_digits.json").read_text())
+    pixels = np.asarray(body["instances"], dtype=np.float32)
+    for version in ("1", "2"):
+        session, meta_graph = load_session(built.out / "digits" / version)
+        with session:
+            predict = meta_graph.signature_def["serving_default"]
+            expected = session.run(
+                {key: info.name for key, info in predict.outputs.items()},
+                feed_dict={predict.inputs["pixels"].name: pixels},
+            )
+        model = built.out / "digits_onnx" / version / "model.onnx"
+        onnx_session = onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        probabilities, class_id = onnx_session.run(
+            ["probabilities", "class_id"], {"pixels": pixels}
+        )
+        np.testing.assert_allclose(probabilities, expected["probabilities"], rtol=1e-5, atol=1e-6)
+        assert class_id.tolist() == expected["class_id"].tolist()
+    assert sorted(c.name for c in (built.out / "digits_onnx").iterdir()) == ["1", "2"]
 
 
 def test_classify_sample_gives_the_same_answer(built: Built) -> None:

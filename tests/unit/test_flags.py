@@ -86,6 +86,11 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("shutdown_grace_seconds", Kind.INT32, 30),
     ("shutdown_delay_seconds", Kind.INT32, 0),
     ("grpc_server", Kind.STRING, "grpcio"),
+    ("model_cache_dir", Kind.STRING, ""),
+    ("onnx_intra_op_threads", Kind.INT32, 0),
+    ("onnx_inter_op_threads", Kind.INT32, 0),
+    ("onnx_graph_optimization_level", Kind.STRING, "all"),
+    ("onnx_allow_spinning", Kind.BOOL, False),
     ("auth_tokens_file", Kind.STRING, ""),
     ("enable_admin_api", Kind.BOOL, False),
     ("model_base_path_allowlist", Kind.STRING, ""),
@@ -111,9 +116,14 @@ def test_server_options_defaults(name: str, kind: Kind, default: FlagValue) -> N
 
 def test_every_option_but_the_cli_only_ones_is_a_flag() -> None:
     fields = {f.name for f in dataclasses.fields(ServerOptions)}
-    assert fields - set(FLAGS_BY_NAME) == {"model_config_inline", "batching_defaults"}
+    assert fields - set(FLAGS_BY_NAME) == {
+        "model_config_inline",
+        "batching_defaults",
+        "default_platform",
+    }
     assert ServerOptions().model_config_inline == ()
     assert ServerOptions().batching_defaults == "tensorflow"
+    assert ServerOptions().default_platform == ""
 
 
 def test_implemented_flags_are_known_flags() -> None:

@@ -83,6 +83,11 @@ OURS_ONLY_FILES = {
     "tensorflow_serving/servables/tensorflow/thread_pool_factory_config.proto",
     # pyserving's own API (package pyserving.admin): it has no TF Serving counterpart.
     "pyserving/admin.proto",
+    # TensorFlow's profiler service ships as C++ only (field numbers checked against its
+    # generated headers); of its options we declare the fields we read (the rest stay unknown
+    # fields, preserved on the wire).
+    "tsl/profiler/protobuf/profiler_service.proto",
+    "tsl/profiler/protobuf/profiler_options.proto",
     # The Open Inference Protocol: compared with Triton's client protos in test_v2_proto.py.
     "inference/grpc_predict_v2.proto",
 }

@@ -228,10 +228,9 @@ class BatchQueue:
             model = tasks[0].request.lease.model
             # Batches run untimed (waiters enforce their own deadlines); small graphs run right
             # on this thread where the runtime offers it (see Placement.calling_thread).
-            run_here = getattr(model, "run_on_calling_thread", None)
             started = time.perf_counter()
-            if run_here is not None and self.placement.calling_thread:
-                outputs = run_here(feeds, self.fetches)
+            if self.placement.calling_thread:
+                outputs = model.run_on_calling_thread(feeds, self.fetches)
             else:
                 outputs = model.run(feeds, self.fetches, 0)
             elapsed = time.perf_counter() - started

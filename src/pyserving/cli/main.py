@@ -162,6 +162,7 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         log_format=args.log_format,
         access_log=args.access_log,
         enable_console=args.console,
+        default_platform="auto",
         auth_tokens_file=_absolute(args.auth_tokens_file) if args.auth_tokens_file else "",
         enable_admin_api=args.enable_admin_api,
         model_base_path_allowlist=args.model_base_path_allowlist,

@@ -15,6 +15,7 @@ from pyserving.protos import (
     get_model_metadata_pb2,
     get_model_status_pb2,
     message_to_json_dict,
+    meta_graph_pb2,
 )
 from pyserving.signature import Signature
 
@@ -37,8 +38,26 @@ def signature_def_map(
 ) -> get_model_metadata_pb2.SignatureDefMap:
     result = get_model_metadata_pb2.SignatureDefMap()
     for key, signature in signatures.items():
-        result.signature_def[key].ParseFromString(signature.proto)
+        if signature.proto:
+            result.signature_def[key].ParseFromString(signature.proto)
+        else:
+            _fill_signature_def(result.signature_def[key], signature)
     return result
+
+
+def _fill_signature_def(target: meta_graph_pb2.SignatureDef, signature: Signature) -> None:
+    """A SignatureDef describing a runtime's neutral signature (for runtimes without one)."""
+    target.method_name = signature.method_name
+    for specs, infos in ((signature.inputs, target.inputs), (signature.outputs, target.outputs)):
+        for alias, spec in specs.items():
+            info = infos[alias]
+            info.name = spec.name
+            info.dtype = int(spec.dtype)  # type: ignore[assignment]
+            if spec.shape is None:
+                info.tensor_shape.unknown_rank = True
+            else:
+                for size in spec.shape:
+                    info.tensor_shape.dim.add(size=size)
 
 
 def status_json(statuses: Sequence[VersionStatus]) -> dict[str, Any]:

@@ -81,6 +81,10 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "allow_version_labels_for_unavailable_models",
         "enable_model_warmup",
         "num_request_iterations_for_warmup",
+        "enable_profiler",
+        "prefer_tflite_model",
+        "num_tflite_pools",
+        "num_tflite_interpreters_per_pool",
         # pyserving extensions
         "rest_api_max_body_bytes",
         "log_format",
@@ -91,6 +95,11 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "shutdown_grace_seconds",
         "shutdown_delay_seconds",
         "grpc_server",
+        "model_cache_dir",
+        "onnx_intra_op_threads",
+        "onnx_inter_op_threads",
+        "onnx_graph_optimization_level",
+        "onnx_allow_spinning",
         "auth_tokens_file",
         "enable_admin_api",
         "model_base_path_allowlist",
@@ -431,6 +440,36 @@ FLAGS: Final[tuple[Flag, ...]] = (
         'zttp protocol library, in the REST server\'s event loop) or "grpcio" (grpc.aio).',
     ),
     Flag(
+        "model_cache_dir",
+        _S,
+        _EXTENSION + "Directory where versions of models on object storage (s3://, gs://) are "
+        "downloaded before they load; a version's copy is deleted when it is unloaded and reused "
+        "on restart while the store still lists the same objects. Empty: pyserving-model-cache "
+        "under the system temp dir.",
+    ),
+    Flag(
+        "onnx_intra_op_threads",
+        _I32,
+        _EXTENSION + "Threads one ONNX Runtime operator may use; 0 lets ONNX Runtime choose.",
+    ),
+    Flag(
+        "onnx_inter_op_threads",
+        _I32,
+        _EXTENSION + "If > 0, ONNX Runtime runs independent operators in parallel on this many "
+        "threads; 0 runs them one after another.",
+    ),
+    Flag(
+        "onnx_graph_optimization_level",
+        _S,
+        _EXTENSION + 'ONNX Runtime graph optimizations: "disable", "basic", "extended" or "all".',
+    ),
+    Flag(
+        "onnx_allow_spinning",
+        _B,
+        _EXTENSION + "ONNX Runtime intra-op threads busy-wait for work (lower latency for big "
+        "graphs, at the cost of CPU other work could use).",
+    ),
+    Flag(
         "auth_tokens_file",
         _S,
         _EXTENSION + "JSON file of hashed bearer tokens, each with scopes (infer, read, admin, "
@@ -672,6 +711,14 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument("--shutdown_grace_seconds must not be negative.")
     if options.shutdown_delay_seconds < 0:
         raise invalid_argument("--shutdown_delay_seconds must not be negative.")
+    if options.onnx_intra_op_threads < 0 or options.onnx_inter_op_threads < 0:
+        raise invalid_argument("--onnx_intra_op_threads and --onnx_inter_op_threads must be >= 0.")
+    levels = ("disable", "basic", "extended", "all")
+    if options.onnx_graph_optimization_level not in levels:
+        raise invalid_argument(
+            f"--onnx_graph_optimization_level must be one of {', '.join(levels)}, "
+            f'not "{options.onnx_graph_optimization_level}"'
+        )
 
 
 def unsupported_flags_in_use(parsed: ParsedFlags) -> list[str]:

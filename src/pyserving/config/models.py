@@ -58,7 +58,7 @@ def _policy(config: model_server_config_pb2.ModelConfig) -> VersionPolicy:
     return VersionPolicy("latest", num_versions=1)
 
 
-def _platform(config: model_server_config_pb2.ModelConfig) -> str:
+def _platform(config: model_server_config_pb2.ModelConfig, default: str) -> str:
     if config.model_type and config.model_platform:
         raise ServingError(
             Code.INVALID_ARGUMENT,
@@ -74,6 +74,8 @@ def _platform(config: model_server_config_pb2.ModelConfig) -> str:
             Code.INVALID_ARGUMENT,
             f"ModelServerConfig::model_type choice {config.model_type} not supported.",
         )
+    elif default:
+        platform = default
     else:
         raise ServingError(
             Code.INVALID_ARGUMENT,
@@ -91,8 +93,12 @@ def _is_absolute_or_uri(path: str) -> bool:
     return os.path.isabs(path) or "://" in path
 
 
-def models_from_config(config: model_server_config_pb2.ModelServerConfig) -> list[ModelConfig]:
-    """Validate a ModelServerConfig and convert it to lifecycle configs."""
+def models_from_config(
+    config: model_server_config_pb2.ModelServerConfig, default_platform: str = ""
+) -> list[ModelConfig]:
+    """Validate a ModelServerConfig and convert it to lifecycle configs. An entry with neither
+    ``model_platform`` nor ``model_type`` gets ``default_platform``; with none given it is an
+    error, as in TF Serving (``pyserving serve`` gives ``auto``: detected per version)."""
     kind = config.WhichOneof("config")
     if kind is None:
         return []
@@ -121,7 +127,7 @@ def models_from_config(config: model_server_config_pb2.ModelServerConfig) -> lis
             ModelConfig(
                 name=entry.name,
                 base_path=entry.base_path,
-                platform=_platform(entry),
+                platform=_platform(entry, default_platform),
                 policy=_policy(entry),
                 labels=dict(entry.version_labels),
             )
@@ -131,12 +137,16 @@ def models_from_config(config: model_server_config_pb2.ModelServerConfig) -> lis
     return models
 
 
-def _inline(pairs: Sequence[tuple[str, str]]) -> model_server_config_pb2.ModelServerConfig:
+def _inline(
+    pairs: Sequence[tuple[str, str]], platform: str
+) -> model_server_config_pb2.ModelServerConfig:
     """TF Serving's ``BuildSingleModelConfig``, for one or several (name, path) pairs."""
     config = model_server_config_pb2.ModelServerConfig()
     entries = config.model_config_list.config
     for name, path in pairs:
-        entries.add(name=name, base_path=os.path.abspath(path), model_platform="tensorflow")
+        # A URI (s3://, gs://) names an object store: it has no local meaning to resolve.
+        base_path = path if "://" in path else os.path.abspath(path)
+        entries.add(name=name, base_path=base_path, model_platform=platform)
     return config
 
 
@@ -146,20 +156,25 @@ def config_from_options(options: ServerOptions) -> model_server_config_pb2.Model
     if options.model_config_file:
         return read_model_server_config(options.model_config_file)
     if options.model_config_inline:
-        return _inline(options.model_config_inline)
+        return _inline(options.model_config_inline, _inline_platform(options))
     if options.model_base_path:
         # TF Serving requires an absolute base path; resolving a relative one is friendlier and
         # cannot change the meaning of a path TF Serving accepts.
-        return _inline([(options.model_name, options.model_base_path)])
+        return _inline([(options.model_name, options.model_base_path)], _inline_platform(options))
     raise ServingError(
         Code.INVALID_ARGUMENT,
         "Both server_options.model_base_path and server_options.model_config_file are empty!",
     )
 
 
+def _inline_platform(options: ServerOptions) -> str:
+    # TF Serving's single-model flags mean a TensorFlow model; pyserving serve detects.
+    return options.default_platform or "tensorflow"
+
+
 def models_from_options(options: ServerOptions) -> list[ModelConfig]:
     """The startup models (:func:`config_from_options`, validated and converted)."""
-    return models_from_config(config_from_options(options))
+    return models_from_config(config_from_options(options), options.default_platform)
 
 
 def format_model_server_config(config: model_server_config_pb2.ModelServerConfig) -> str:

@@ -110,6 +110,13 @@ class ServerOptions:
     shutdown_delay_seconds: int = 0
     #: The gRPC server stack (one of :data:`GRPC_SERVERS`).
     grpc_server: str = "grpcio"
+    #: Local copies of versions on object storage; "" = pyserving-model-cache in the temp dir.
+    model_cache_dir: str = ""
+    #: ONNX Runtime sessions (see pyserving.runtimes.onnx.options).
+    onnx_intra_op_threads: int = 0
+    onnx_inter_op_threads: int = 0
+    onnx_graph_optimization_level: str = "all"
+    onnx_allow_spinning: bool = False
     #: JSON file of hashed bearer tokens with scopes (see pyserving.security.tokens); "" = open.
     auth_tokens_file: str = ""
     #: Serve the admin API (REST /v1/admin, gRPC ModelAdminService) without tokens configured.
@@ -137,3 +144,8 @@ class ServerOptions:
     # --batching_parameters_file: "tensorflow" (TF Serving's defaults) or "serve" (the adaptive
     # defaults ``pyserving serve`` uses; see pyserving.batching.params.serve_defaults).
     batching_defaults: str = "tensorflow"
+    # pyserving only, not a flag: the platform of models configured without one (single-model
+    # flags, config entries with neither model_platform nor model_type). "" keeps TF Serving's
+    # rules (flags mean "tensorflow", a config entry without one is an error); ``pyserving
+    # serve`` sets "auto" (detected per version directory).
+    default_platform: str = ""

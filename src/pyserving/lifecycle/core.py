@@ -28,6 +28,7 @@ from pyserving.lifecycle.state import ServableId, ServableState, VersionStatus
 from pyserving.lifecycle.validation import check_labels, check_platforms_unchanged, check_unique
 from pyserving.runtimes.base import LoadOptions, Runtime
 from pyserving.runtimes.registry import get_runtime
+from pyserving.storage import Storage
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,10 @@ class ServerCore:
         allow_version_labels_for_unavailable_models: bool = False,
         version_settle_seconds: float = 0.2,
         post_load: PostLoadHook | None = None,
+        model_cache_dir: str = "",
     ) -> None:
+        self.storage = Storage(self._looks_complete, cache_dir=model_cache_dir)
+        """Where versions live (local disk, s3://, gs://); downloads land in ``model_cache_dir``."""
         self.allow_version_labels_for_unavailable_models = (
             allow_version_labels_for_unavailable_models
         )
@@ -82,12 +86,14 @@ class ServerCore:
             num_load_threads=4 * _schedulable_cpus(),  # TF Serving's initial load parallelism
             num_unload_threads=num_unload_threads,
             post_load=post_load,
+            storage=self.storage,
         )
         self._source = FileSystemSource(
             poll_wait_seconds=file_system_poll_wait_seconds,
             settle_seconds=version_settle_seconds,
             on_aspired=self._manager.set_aspired_versions,
             is_complete=self._looks_complete,
+            store=self.storage,
         )
         self._lock = threading.Lock()  # serialises start / reload_config / shutdown
         self._models: tuple[ModelConfig, ...] = ()
@@ -305,17 +311,14 @@ class ServerCore:
     # -- helpers ----------------------------------------------------------------------------------
 
     def _looks_complete(self, platform: str, path: str) -> bool:
-        """The runtime's optional ``is_version_complete(path)``; True when it has none, or when the
-        platform cannot be resolved (the load will then report why)."""
+        """The runtime's ``is_version_complete(path)``; True when the platform cannot be resolved
+        (the load will then report why)."""
         try:
             runtime = self._runtime_for(platform)
         except Exception:
             return True
-        check = getattr(runtime, "is_version_complete", None)
-        if check is None:
-            return True
         try:
-            return bool(check(path))
+            return runtime.is_version_complete(path)
         except Exception:
             logger.exception("is_version_complete(%s) failed on the %s runtime", path, platform)
             return True

@@ -9,6 +9,10 @@ Ordering guarantees:
 * AVAILABLE is recorded after the version is in the serving map (it can be acquired);
 * UNLOADING is recorded, and delivered to listeners, before the version leaves the serving map;
 * ``Model.unload`` runs after the last handle on the version has been released; END follows it.
+
+Versions are loaded from the local directory the store materializes (a download into the cache for
+object storage; the version directory itself on a local disk). A version's local copy is released
+when it is unloaded or its load failed, but not at shutdown, so a restart can reuse it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pyserving.lifecycle.policy import ActionKind, next_action
 from pyserving.lifecycle.serving_map import ServingMap, StreamView
 from pyserving.lifecycle.state import ServableId, ServableState
 from pyserving.runtimes.base import LoadOptions, Model, Runtime
+from pyserving.storage.base import VersionStore
 
 # Called on the load thread after a version loaded and before it is published (warmup, per-model
 # batching set-up...). Raising fails this load attempt (the model is unloaded, retries apply).
@@ -89,8 +94,10 @@ class AspiredVersionsManager:
         num_load_threads: int,
         num_unload_threads: int,
         post_load: PostLoadHook | None = None,
+        storage: VersionStore | None = None,
     ) -> None:
         self._monitor = monitor
+        self._storage = storage
         self._post_load = post_load
         self._runtime_for = runtime_for
         self._load_options = load_options
@@ -225,6 +232,7 @@ class AspiredVersionsManager:
         try:
             model = self._load_model(harness, platform)
         except Exception as exc:
+            self._release(harness)
             with self._lock:
                 self._move(harness, _S.END, as_serving_error(exc))
                 self._reconcile(stream)
@@ -245,10 +253,13 @@ class AspiredVersionsManager:
         runtime = self._runtime_for(platform)
 
         def load_once() -> Model:
-            model = runtime.load(harness.path, self._load_options)
+            path = harness.path
+            if self._storage is not None:
+                path = self._storage.materialize(harness.path, harness.cancel)
+            model = runtime.load(path, self._load_options)
             if self._post_load is not None:
                 try:
-                    self._post_load(harness.id, harness.path, model)
+                    self._post_load(harness.id, path, model)
                 except BaseException:
                     model.unload()
                     raise
@@ -282,12 +293,22 @@ class AspiredVersionsManager:
             logger.exception(
                 "Unloading servable version %s raised; treating it as unloaded", harness.id
             )
+        self._release(harness)
         with self._lock:
             self._move(harness, _S.END)
             if stream.harnesses.get(harness.id.version) is harness:
                 del stream.harnesses[harness.id.version]
             self._reconcile(stream)
         self._monitor.flush()
+
+    def _release(self, harness: VersionHarness) -> None:
+        """Drop the version's local copy, unless the server is stopping (a restart reuses it)."""
+        if self._storage is None or self._stopping:
+            return
+        try:
+            self._storage.release(harness.path)
+        except Exception:
+            logger.exception("Releasing the local copy of servable version %s failed", harness.id)
 
 
 def _pool(num_threads: int, prefix: str) -> ThreadPoolExecutor:

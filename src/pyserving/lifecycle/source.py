@@ -3,10 +3,14 @@
 TF Serving's ``FileSystemStoragePathSource``, plus a guard against half-written versions. A version
 directory becomes a candidate only when
 
-1. the runtime says it looks complete (``runtime.is_version_complete(path)``, when the runtime
-   has that method: TensorFlow checks for ``saved_model.pb``/``.pbtxt`` or a legacy
-   ``export.meta``), and
-2. a recursive snapshot of it (relative paths, sizes, mtimes) is identical in two consecutive looks.
+1. the store says it looks complete (locally: ``runtime.is_version_complete(path)``, when the
+   runtime has that method: TensorFlow checks for ``saved_model.pb``/``.pbtxt`` or a legacy
+   ``export.meta``; on object storage: a model file or a ``_READY`` marker in the listing), and
+2. a snapshot of it (locally: relative paths, sizes, mtimes; on object storage: names, sizes,
+   ETags or generations) is identical in two consecutive looks.
+
+Where versions live is the :class:`~pyserving.storage.base.VersionStore`'s business: the source
+only lists, snapshots and asks about completeness.
 
 At startup (and when models are added) the second look comes after a short settle delay instead of a
 whole poll period, so startup is not slowed; afterwards a new version is picked up within two poll
@@ -32,7 +36,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pyserving.lifecycle.config import ModelConfig
-from pyserving.lifecycle.storage_path import Fingerprint, fingerprint, list_versions
+from pyserving.storage.base import Snapshot, VersionStore
+from pyserving.storage.local import LocalStore
 
 logger = logging.getLogger(__name__)
 
@@ -49,8 +54,8 @@ class _Scan:
     base_path: str
     accepted: dict[int, str] = field(default_factory=dict)
     """Complete and stable versions; not fingerprinted again while their directory exists."""
-    pending: dict[int, Fingerprint] = field(default_factory=dict)
-    """Complete versions seen once, with the fingerprint the next look must match."""
+    pending: dict[int, Snapshot] = field(default_factory=dict)
+    """Complete versions seen once, with the snapshot the next look must match."""
     noted_incomplete: set[int] = field(default_factory=set)
     noted_missing: tuple[int, ...] = ()
     quick_looks: int = 0
@@ -79,12 +84,16 @@ class FileSystemSource:
         poll_wait_seconds: float,
         settle_seconds: float,
         on_aspired: AspiredCallback,
-        is_complete: CompletenessCheck,
+        is_complete: CompletenessCheck | None = None,
+        store: VersionStore | None = None,
     ) -> None:
+        """``store`` reads the base paths; without one, local directories are read with
+        ``is_complete`` (the runtime's check; everything counts as complete without it)."""
         self._poll_wait = poll_wait_seconds
         self._settle = settle_seconds
         self._on_aspired = on_aspired
-        self._is_complete = is_complete
+        self._is_complete: CompletenessCheck = is_complete or (lambda _platform, _path: True)
+        self._store: VersionStore = store or LocalStore(self._is_complete)
         self._lock = threading.Lock()
         self._models: dict[str, ModelConfig] = {}
         self._scans: dict[str, _Scan] = {}
@@ -174,7 +183,7 @@ class FileSystemSource:
     def _look(self, model: ModelConfig, scan: _Scan) -> dict[int, str] | None:
         """The aspired versions of ``model`` now, or None when its base path cannot be read."""
         try:
-            found = list_versions(model.base_path, model.name)
+            found = self._store.list_versions(model.base_path, model.name)
         except OSError as exc:
             logger.error(
                 "Could not find base path %s for servable %s with error %s",
@@ -207,7 +216,9 @@ class FileSystemSource:
             scan.noted_missing = missing
         return {v: ready[v] for v in model.policy.aspired(ready)}
 
-    def _candidates(self, model: ModelConfig, scan: _Scan, found: dict[int, str]) -> dict[int, str]:
+    def _candidates(
+        self, model: ModelConfig, scan: _Scan, found: Mapping[int, str]
+    ) -> dict[int, str]:
         """Complete and stable versions, checking only those the policy could pick: newest first,
         stopping after N for latest-N, only the listed ones for specific."""
         policy = model.policy
@@ -225,7 +236,8 @@ class FileSystemSource:
         return ready
 
     def _settled(self, model: ModelConfig, scan: _Scan, version: int, path: str) -> bool:
-        if not self._is_complete(model.platform, path):
+        now = self._store.snapshot(path)
+        if now is not None and not self._store.is_complete(model.platform, path, now):
             scan.pending.pop(version, None)
             if version not in scan.noted_incomplete:
                 scan.noted_incomplete.add(version)
@@ -236,7 +248,6 @@ class FileSystemSource:
                     path,
                 )
             return False
-        now = fingerprint(path)
         if now is not None and scan.pending.get(version) == now:
             del scan.pending[version]
             return True

@@ -84,9 +84,11 @@ class ConfigController:
         *,
         config_file: str = "",
         on_served: Callable[[Config], None] | None = None,
+        default_platform: str = "",
         allowlist: BasePathAllowlist | None = None,
     ) -> None:
         self._core = core
+        self._default_platform = default_platform
         self._allowlist = allowlist
         self.config_file = config_file
         self._on_served = on_served
@@ -97,8 +99,12 @@ class ConfigController:
         """Serve the startup config (validated like any reload; labels need AVAILABLE versions,
         so they fail here unless ``--allow_version_labels_for_unavailable_models``)."""
         with self._lock:
-            self._core.start(models_from_config(config))
+            self._core.start(self._models(config))
             self._served(config)
+
+    def _models(self, config: Config) -> list[ModelConfig]:
+        """``config``'s models; entries without a platform get the controller's default."""
+        return models_from_config(config, self._default_platform)
 
     def current(self) -> Config:
         """A copy of the config being served. Never waits for a change in progress: the served
@@ -174,7 +180,7 @@ class ConfigController:
         if wanted is None:
             logger.info("Taking no action for empty config.")
             return
-        models = models_from_config(config)
+        models = self._models(config)
         logger.info("Adding/updating models.")
         ticket = self._core.reload_config(models)
         self._served(config)
@@ -193,7 +199,7 @@ class ConfigController:
         if self._config == before:
             return
         try:
-            self._core.reload_config(models_from_config(before), validate_labels=False)
+            self._core.reload_config(self._models(before), validate_labels=False)
         except Exception:
             logger.exception("Could not restore the previous model config")
             return

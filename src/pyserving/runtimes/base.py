@@ -1,33 +1,62 @@
-"""The narrow interface every runtime implements.
+"""The interface every runtime implements, with every optional capability declared and defaulted.
 
 A :class:`Runtime` turns a version directory into a :class:`Model`; a model lists its signatures and
-runs them by tensor name, the way a TensorFlow session does. Nothing here knows about HTTP, gRPC,
-versions or batching.
+runs them by tensor name. Nothing here knows about HTTP, gRPC, versions, batching or any one
+framework's vocabulary. Runtimes subclass these classes and override what they support; callers use
+every method unconditionally (the defaults are correct for a runtime that does not care), the way an
+httpx transport overrides only what it needs of ``BaseTransport``.
+
+Capabilities and their defaults:
+
+* :meth:`Runtime.is_version_complete` -> True: the file-system source may load the directory as
+  soon as it exists (and is stable between polls).
+* :meth:`Model.run_on_calling_thread` -> ``run(feeds, fetches, 0)``: a runtime whose ``run`` hands
+  work to its own thread pool overrides it to run on the caller's thread (the batcher's batch
+  threads and the event loop call it for graphs that take microseconds).
+* :meth:`Model.unload` -> nothing to free.
+
+Load options: each runtime has its own options type, built from the server flags by the
+``options`` function of its registry entry; :class:`LoadOptions` carries them by platform.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
 from pyserving.signature import Signature
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class LoadOptions:
-    """Per-load settings taken from the server flags (TF Serving's SessionBundleConfig)."""
+    """Per-load settings: one options object per platform, each runtime reading its own.
 
-    tags: tuple[str, ...] = ("serve",)
-    session_parallelism: int = 0
-    intra_op_parallelism: int = 0
-    inter_op_parallelism: int = 0
-    session_config_file: str = ""
+    ``LoadOptions()`` means every runtime's defaults.
+    """
+
+    by_platform: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, platform: str, options: object) -> LoadOptions:
+        return cls({platform: options})
+
+    def get(self, platform: str, default: T) -> T:
+        """The options of ``platform``, or ``default`` (which also gives their type)."""
+        value = self.by_platform.get(platform, default)
+        if not isinstance(value, type(default)):
+            raise TypeError(
+                f"Load options for {platform} must be {type(default).__name__}, "
+                f"not {type(value).__name__}"
+            )
+        return value
 
 
-class Model(Protocol):
+class Model:
     """A loaded model version.
 
     Contract:
@@ -40,22 +69,32 @@ class Model(Protocol):
     """
 
     @property
-    def signatures(self) -> Mapping[str, Signature]: ...
+    def signatures(self) -> Mapping[str, Signature]:
+        """Every signature by key; fixed after load."""
+        raise NotImplementedError
 
     def run(
         self,
         feeds: Mapping[str, np.ndarray],
         fetches: Sequence[str],
         timeout_ms: int = 0,
-    ) -> list[np.ndarray]: ...
+    ) -> list[np.ndarray]:
+        raise NotImplementedError
 
-    def unload(self) -> None: ...
+    def run_on_calling_thread(
+        self, feeds: Mapping[str, np.ndarray], fetches: Sequence[str]
+    ) -> list[np.ndarray]:
+        """``run`` without a timeout, doing the work on the calling thread. Default: ``run``."""
+        return self.run(feeds, fetches, 0)
+
+    def unload(self) -> None:
+        """Free the model. Default: nothing to free."""
 
 
-class Runtime(Protocol):
+class Runtime:
     """Loads model versions of one platform (``model_platform`` in the model config)."""
 
-    platform: str
+    platform: str = ""
 
     def load(self, path: str, options: LoadOptions) -> Model:
         """Load the version directory ``path``. Blocking; may take long.
@@ -63,4 +102,8 @@ class Runtime(Protocol):
         Raises :class:`pyserving.errors.ServingError` with a message naming what is wrong (a missing
         ``saved_model.pb``, an unknown tag set...).
         """
-        ...
+        raise NotImplementedError
+
+    def is_version_complete(self, path: str) -> bool:
+        """Whether ``path`` looks fully written (the source skips it until then). Default: True."""
+        return True

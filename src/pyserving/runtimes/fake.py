@@ -25,7 +25,7 @@ import numpy as np
 
 from pyserving.dtypes import DataType, from_numpy
 from pyserving.errors import Code, ServingError, deadline_exceeded, invalid_argument
-from pyserving.runtimes.base import LoadOptions
+from pyserving.runtimes.base import LoadOptions, Model, Runtime
 from pyserving.signature import PREDICT_METHOD, Signature, TensorSpec
 
 MARKER: Final = "fake_model.json"
@@ -75,7 +75,7 @@ def write_fake_model(path: str, **spec: Any) -> str:
     return path
 
 
-class FakeRuntime:
+class FakeRuntime(Runtime):
     """Platform ``fake``.
 
     Counters: ``load_attempts``, ``loads`` (successful), ``max_concurrent_loads``, ``unloads``,
@@ -120,7 +120,7 @@ class FakeRuntime:
         return FakeModel(self, path, spec)
 
 
-class FakeModel:
+class FakeModel(Model):
     """A loaded fake version (see the module docstring). ``run`` is thread-safe."""
 
     def __init__(self, runtime: FakeRuntime, path: str, spec: FakeSpec) -> None:

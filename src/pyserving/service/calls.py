@@ -19,7 +19,12 @@ from typing import Protocol, TypeVar
 import numpy as np
 
 from pyserving.service import examples
-from pyserving.service.multi_inference import InferenceTask, MultiPlan, plan_multi_inference
+from pyserving.service.multi_inference import (
+    InferenceTask,
+    MultiPlan,
+    feeds_for,
+    plan_multi_inference,
+)
 from pyserving.service.multi_inference import task_outputs as _task_outputs
 from pyserving.service.predict import PredictPlan, find_predict_signature, plan_predict
 from pyserving.service.types import (
@@ -162,7 +167,7 @@ class MultiInferenceCall:
         plan = plan_multi_inference(self.tasks, signatures)
         tensor = examples.example_tensor(self.data)
         self._plan, self._rows = plan, len(tensor)
-        return {plan.input_name: tensor}, plan.fetch_names
+        return feeds_for(plan, tensor), plan.fetch_names
 
     def finish(self, version: int, outputs: list[np.ndarray]) -> list[InferenceResult]:
         """Results in task order."""

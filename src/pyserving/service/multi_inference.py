@@ -1,5 +1,9 @@
 """MultiInference: several classify/regress signatures of one model over the same Examples, in
-one model run (TF Serving's multi_inference.cc semantics and messages)."""
+one model run (TF Serving's multi_inference.cc semantics and messages).
+
+The tasks' signatures may read different input tensors (TF2 exports give each signature its own:
+``classify_x_to_y_inputs:0``, ``regress_x_to_y_inputs:0``): the same serialized Examples are fed
+to every distinct one, and the union of the outputs is fetched, as current TF Serving does."""
 
 from __future__ import annotations
 
@@ -35,7 +39,8 @@ class TaskPlan:
 
 @dataclass(frozen=True, slots=True)
 class MultiPlan:
-    input_name: str
+    input_names: list[str]
+    """Every distinct input tensor of the tasks' signatures, in task order."""
     fetch_names: list[str]
     tasks: list[TaskPlan]
 
@@ -44,7 +49,7 @@ def plan_multi_inference(
     tasks: Sequence[InferenceTask], signatures: Mapping[str, Signature]
 ) -> MultiPlan:
     model_name = ""
-    input_name = ""
+    input_names: list[str] = []
     seen: set[str] = set()
     fetches: set[str] = set()
     plans: list[TaskPlan] = []
@@ -76,15 +81,16 @@ def plan_multi_inference(
             raise ServingError(
                 Code.UNIMPLEMENTED, f"Unsupported signature method_name: {task.method_name}"
             )
-        if not input_name:
-            input_name = name
-        elif input_name != name:
-            raise ServingError(
-                Code.INVALID_ARGUMENT, "Input tensor must be the same for all Signatures."
-            )
+        if name not in input_names:
+            input_names.append(name)
         fetches.update(signature.outputs[a].name for a in aliases)
         plans.append(TaskPlan(signature, task.method_name, aliases))
-    return MultiPlan(input_name, sorted(fetches), plans)
+    return MultiPlan(input_names, sorted(fetches), plans)
+
+
+def feeds_for(plan: MultiPlan, examples_tensor: np.ndarray) -> dict[str, np.ndarray]:
+    """The same serialized Examples for every input tensor the plan reads."""
+    return dict.fromkeys(plan.input_names, examples_tensor)
 
 
 def task_outputs(

@@ -19,6 +19,7 @@ from pyserving.errors import Code, ServingError
 from pyserving.lifecycle.config import ModelConfig
 from pyserving.lifecycle.state import ServableState, VersionStatus
 from pyserving.protos import example_pb2, meta_graph_pb2, model_server_config_pb2
+from pyserving.runtimes.base import Model
 from pyserving.signature import (
     CLASSIFY_METHOD,
     PREDICT_METHOD,
@@ -82,7 +83,7 @@ def _x_of_examples(serialized: np.ndarray) -> np.ndarray:
     return np.array(values, dtype=np.float32).reshape(-1, 1)
 
 
-class HalfPlusTwo:
+class HalfPlusTwo(Model):
     signatures: Mapping[str, Signature] = SIGNATURES
 
     def run(

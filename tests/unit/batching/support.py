@@ -10,13 +10,14 @@ import numpy as np
 
 from pyserving.batching import BatchingOptions, BatchingPolicy, BatchingRunner
 from pyserving.errors import ServingError
+from pyserving.runtimes.base import Model
 from pyserving.service.execution import ThreadRunner
 from pyserving.signature import Signature
 
 WAIT = 10.0  # upper bound on any wait in these tests
 
 
-class RecordingModel:
+class RecordingModel(Model):
     """``y:0 = 2x + 1`` elementwise on ``x:0``; also ``sum:0`` (rank 0, not batch-major).
 
     Records the dim 0 of every call's ``x:0``. While ``gate`` is cleared, calls block on it

@@ -9,7 +9,7 @@ import pytest
 
 from pyserving.errors import Code, ServingError
 from pyserving.lifecycle import ServableState, VersionPolicy
-from pyserving.runtimes.base import LoadOptions, Model
+from pyserving.runtimes.base import LoadOptions, Model, Runtime
 from pyserving.runtimes.fake import FakeRuntime
 from tests.unit.lifecycle.lifecycle_support import (
     Recorder,
@@ -75,7 +75,7 @@ def test_an_unknown_platform_fails_at_once_without_retries(tmp_path: Path) -> No
         core.shutdown()
 
 
-class ExplodingRuntime:
+class ExplodingRuntime(Runtime):
     platform = "fake"
 
     def load(self, path: str, options: LoadOptions) -> Model:

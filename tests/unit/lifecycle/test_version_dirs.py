@@ -9,7 +9,7 @@ import pytest
 
 from pyserving.lifecycle import VersionPolicy
 from pyserving.lifecycle.state import TRANSITIONS, ServableState, check_transition
-from pyserving.lifecycle.storage_path import fingerprint, list_versions, parse_version
+from pyserving.storage.local_paths import fingerprint, list_versions, parse_version
 
 
 @pytest.mark.parametrize(

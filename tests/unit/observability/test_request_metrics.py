@@ -20,7 +20,7 @@ from pyserving.observability.metrics.lifecycle import TimedRuntime, VersionState
 from pyserving.observability.metrics.runner import TimedRunner
 from pyserving.observability.requests import CURRENT_API, RequestObserver
 from pyserving.protos import inference_pb2, predict_pb2
-from pyserving.runtimes.base import LoadOptions, Model
+from pyserving.runtimes.base import LoadOptions, Model, Runtime
 
 REQUEST_COUNT = ":tensorflow:serving:request_count_total"
 LATENCY_COUNT = ":tensorflow:serving:request_latency_count"
@@ -136,7 +136,7 @@ def test_timed_runner_records_runtime_latency_and_examples() -> None:
     assert value(":tensorflow:serving:request_example_counts_sum", model="obs_runner") == 3
 
 
-class _Runtime:
+class _Runtime(Runtime):
     platform = "fake"
 
     def load(self, path: str, options: LoadOptions) -> Model:

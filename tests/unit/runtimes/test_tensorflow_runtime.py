@@ -34,12 +34,18 @@ from pyserving.runtimes.tensorflow import (  # noqa: E402
     TensorFlowModel,
     TensorFlowRuntime,
 )
+from pyserving.runtimes.tensorflow.options import TensorFlowLoadOptions  # noqa: E402
+from pyserving.runtimes.tensorflow.platform import TensorFlowPlatform  # noqa: E402
 from pyserving.runtimes.tensorflow.session_config import session_config, thread_pools  # noqa: E402
 from pyserving.runtimes.tensorflow.signatures import data_type  # noqa: E402
 from pyserving.signature import PREDICT_METHOD  # noqa: E402
 
 F32 = np.float32
 DEFAULT = LoadOptions()
+
+
+def _tf_options(**fields: Any) -> LoadOptions:
+    return LoadOptions.of("tensorflow", TensorFlowLoadOptions(**fields))
 
 
 def _version(shared_models: Path, model: str, version: str = "00000123") -> str:
@@ -133,7 +139,9 @@ def test_runtime_and_model_satisfy_the_interfaces(half_plus_two: TensorFlowModel
 
 
 def test_registry_returns_the_tensorflow_runtime() -> None:
-    assert isinstance(get_runtime("tensorflow"), TensorFlowRuntime)
+    platform = get_runtime("tensorflow")
+    assert isinstance(platform, TensorFlowPlatform)
+    assert isinstance(platform.saved_model_runtime(), TensorFlowRuntime)
 
 
 def test_half_plus_two_signatures(half_plus_two: TensorFlowModel) -> None:
@@ -605,7 +613,7 @@ def test_unknown_tag_set_lists_the_available_ones(
     runtime: TensorFlowRuntime, shared_models: Path
 ) -> None:
     path = _version(shared_models, "saved_model_half_plus_two_cpu")
-    error = _error(lambda: runtime.load(path, LoadOptions(tags=("serve", "gpu"))))
+    error = _error(lambda: runtime.load(path, _tf_options(tags=("serve", "gpu"))))
     assert error.code is Code.NOT_FOUND
     assert "Could not find meta graph def matching supplied tags: { gpu serve }" in error.message
     assert "Available tag sets" in error.message
@@ -672,7 +680,7 @@ def test_is_version_complete(
 def test_thread_pools_follow_tf_serving(
     session: int, intra: int, inter: int, expected: tuple[int, int]
 ) -> None:
-    options = LoadOptions(
+    options = TensorFlowLoadOptions(
         session_parallelism=session, intra_op_parallelism=intra, inter_op_parallelism=inter
     )
     assert thread_pools(options) == expected
@@ -681,7 +689,7 @@ def test_thread_pools_follow_tf_serving(
 def test_all_three_parallelism_flags_are_rejected(
     runtime: TensorFlowRuntime, shared_models: Path
 ) -> None:
-    options = LoadOptions(session_parallelism=1, intra_op_parallelism=1, inter_op_parallelism=1)
+    options = _tf_options(session_parallelism=1, intra_op_parallelism=1, inter_op_parallelism=1)
     path = _version(shared_models, "saved_model_half_plus_two_cpu")
     error = _error(lambda: runtime.load(path, options))
     assert error.code is Code.INVALID_ARGUMENT
@@ -689,7 +697,7 @@ def test_all_three_parallelism_flags_are_rejected(
 
 
 def test_session_config_without_file_is_tf_servings_default() -> None:
-    config = session_config(LoadOptions(session_parallelism=2))
+    config = session_config(TensorFlowLoadOptions(session_parallelism=2))
     assert config.allow_soft_placement is False  # not Python's eager-context default (True)
     assert (config.intra_op_parallelism_threads, config.inter_op_parallelism_threads) == (2, 2)
 
@@ -702,10 +710,12 @@ def test_session_config_file_is_the_base_and_flags_override(
         "intra_op_parallelism_threads: 3\ninter_op_parallelism_threads: 5\n"
         "allow_soft_placement: true\n"
     )
-    config = session_config(LoadOptions(session_config_file=str(file), inter_op_parallelism=2))
+    config = session_config(
+        TensorFlowLoadOptions(session_config_file=str(file), inter_op_parallelism=2)
+    )
     assert config.allow_soft_placement is True
     assert (config.intra_op_parallelism_threads, config.inter_op_parallelism_threads) == (3, 2)
-    options = LoadOptions(session_config_file=str(file))
+    options = _tf_options(session_config_file=str(file))
     model = runtime.load(_version(shared_models, "saved_model_half_plus_two_cpu"), options)
     try:
         (y,) = model.run({"x:0": np.array([[2.0]], F32)}, ["y:0"])
@@ -720,12 +730,12 @@ def test_bad_session_config_files_fail_the_load(
     path = _version(shared_models, "saved_model_half_plus_two_cpu")
     bad = tmp_path / "bad.config"
     bad.write_text("no_such_field: 1\n")
-    error = _error(lambda: runtime.load(path, LoadOptions(session_config_file=str(bad))))
+    error = _error(lambda: runtime.load(path, _tf_options(session_config_file=str(bad))))
     assert error.code is Code.INVALID_ARGUMENT
     assert f"Invalid protobuf file: '{bad}'" in error.message
     assert "no_such_field" in error.message
     absent = tmp_path / "absent.config"
-    error = _error(lambda: runtime.load(path, LoadOptions(session_config_file=str(absent))))
+    error = _error(lambda: runtime.load(path, _tf_options(session_config_file=str(absent))))
     assert error.code is Code.NOT_FOUND
     assert str(absent) in error.message
 

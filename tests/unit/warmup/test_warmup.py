@@ -18,6 +18,7 @@ from pyserving.dtypes import DataType
 from pyserving.errors import Code, ServingError
 from pyserving.lifecycle import ServableState
 from pyserving.lifecycle.state import ServableId
+from pyserving.runtimes.base import Model
 from pyserving.runtimes.fake import FakeRuntime
 from pyserving.signature import CLASSIFY_METHOD, REGRESS_METHOD, Signature, TensorSpec
 from pyserving.tfrecord import encode_record
@@ -77,12 +78,12 @@ def _raised(path: Path, model: object, iterations: int = 1) -> tuple[Code, str]:
     return caught.value.code, caught.value.message
 
 
-class ExampleModel:
+class ExampleModel(Model):
     """Classify/regress signatures over serialized Examples; counts runs and their batch sizes."""
 
     def __init__(self) -> None:
         string = TensorSpec("inputs:0", DataType.DT_STRING, (-1,))
-        self.signatures: Mapping[str, Signature] = {
+        self._signatures: Mapping[str, Signature] = {
             "classify": Signature(
                 "classify",
                 CLASSIFY_METHOD,
@@ -98,6 +99,10 @@ class ExampleModel:
         }
         self.runs: list[tuple[list[str], int]] = []
         self.lock = threading.Lock()
+
+    @property
+    def signatures(self) -> Mapping[str, Signature]:
+        return self._signatures
 
     def run(
         self, feeds: Mapping[str, np.ndarray], fetches: Sequence[str], timeout_ms: int = 0

@@ -146,6 +146,18 @@ VERSION_LOAD_SECONDS: Final = MetricSpec(
     "Seconds from LOADING to AVAILABLE (retries and warmup included).",
     ("model_name", "version"), gauge_mode="mostrecent",
 )  # fmt: skip
+STORAGE_DOWNLOAD_BYTES: Final = MetricSpec(
+    "pyserving_storage_download_bytes", "counter",
+    "Bytes of model versions downloaded from object storage into the local cache.", ("scheme",),
+)  # fmt: skip
+STORAGE_DOWNLOAD_SECONDS: Final = MetricSpec(
+    "pyserving_storage_download_seconds", "counter",
+    "Seconds spent downloading model versions from object storage.", ("scheme",),
+)  # fmt: skip
+STORAGE_DOWNLOAD_FAILURES: Final = MetricSpec(
+    "pyserving_storage_download_failures", "counter",
+    "Failed or cancelled downloads of model versions from object storage.", ("scheme",),
+)  # fmt: skip
 AUTH_FAILURES: Final = MetricSpec(
     "pyserving_auth_failures_total", "counter",
     "Requests refused by the token check: reason missing, invalid or scope; protocol rest or grpc.",
@@ -179,6 +191,9 @@ ALL_SPECS: Final[tuple[MetricSpec, ...]] = tuple(
             BATCH_SIZE,
             VERSION_STATE,
             VERSION_LOAD_SECONDS,
+            STORAGE_DOWNLOAD_BYTES,
+            STORAGE_DOWNLOAD_SECONDS,
+            STORAGE_DOWNLOAD_FAILURES,
             RESIDENT_MEMORY,
         ),
         key=lambda spec: spec.internal,

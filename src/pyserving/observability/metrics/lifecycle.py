@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from pyserving.errors import ServingError
 from pyserving.lifecycle.state import ServableState
@@ -23,13 +22,15 @@ from pyserving.observability.metrics.recorders import record_load_attempt
 from pyserving.runtimes.base import LoadOptions, Model, Runtime
 
 
-class TimedRuntime:
-    """``inner`` with its loads counted and timed; every other attribute is ``inner``'s (so
-    optional hooks such as ``is_version_complete`` keep working)."""
+class TimedRuntime(Runtime):
+    """``inner`` with its loads counted and timed; every other capability is ``inner``'s."""
 
     def __init__(self, inner: Runtime) -> None:
         self._inner = inner
         self.platform = inner.platform
+
+    def is_version_complete(self, path: str) -> bool:
+        return self._inner.is_version_complete(path)
 
     def load(self, path: str, options: LoadOptions) -> Model:
         started = time.perf_counter_ns()
@@ -40,9 +41,6 @@ class TimedRuntime:
             raise
         record_load_attempt(path, True, (time.perf_counter_ns() - started) / 1000)
         return model
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 def timed_runtimes(runtime_for: Callable[[str], Runtime]) -> Callable[[str], Runtime]:

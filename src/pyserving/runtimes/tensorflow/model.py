@@ -9,12 +9,13 @@ from types import MappingProxyType
 import numpy as np
 
 from pyserving.errors import failed_precondition
+from pyserving.runtimes.base import Model
 from pyserving.runtimes.tensorflow.session import InlineRuns, SessionRunner
 from pyserving.signature import Signature
 
 
-class TensorFlowModel:
-    """A SavedModel loaded into its own TF1 session (implements :class:`pyserving.runtimes.Model`).
+class TensorFlowModel(Model):
+    """A SavedModel loaded into its own TF1 session.
 
     Thread-safety: ``signatures`` never changes; ``run`` may be called from any number of threads
     at once; ``unload`` may come from another thread. A ``run`` after ``unload`` raises

@@ -13,9 +13,10 @@ import time
 from typing import Any
 
 from pyserving.errors import Code, ServingError
-from pyserving.runtimes.base import LoadOptions
+from pyserving.runtimes.base import LoadOptions, Runtime
 from pyserving.runtimes.tensorflow import _tf, saved_model
 from pyserving.runtimes.tensorflow.model import TensorFlowModel
+from pyserving.runtimes.tensorflow.options import TensorFlowLoadOptions
 from pyserving.runtimes.tensorflow.session import DEFAULT_INLINE_RUNS, InlineRuns, SessionRunner
 from pyserving.runtimes.tensorflow.session_config import session_config
 from pyserving.runtimes.tensorflow.signatures import signatures_from_meta_graph
@@ -24,8 +25,8 @@ from pyserving.runtimes.tensorflow.status import describe, from_op_error
 logger = logging.getLogger(__name__)
 
 
-class TensorFlowRuntime:
-    """Loads SavedModel versions (implements :class:`pyserving.runtimes.Runtime`).
+class TensorFlowRuntime(Runtime):
+    """Loads SavedModel versions.
 
     Parameters:
         inline_runs: which runs execute on the calling thread instead of TensorFlow's inter-op
@@ -53,20 +54,21 @@ class TensorFlowRuntime:
         loader failures that carry no code.
         """
         started = time.monotonic()
+        tf_options = options.get(self.platform, TensorFlowLoadOptions())
         saved_model.check_layout(path)
-        config = session_config(options)
+        config = session_config(tf_options)
         # Parsed here (and not only by TensorFlow's loader) for precise errors about the file and
         # the tag set before any session exists; the signatures come from this copy too.
-        meta_graph = saved_model.read_meta_graph(path, options.tags)
+        meta_graph = saved_model.read_meta_graph(path, tf_options.tags)
         signatures = signatures_from_meta_graph(meta_graph)
         del meta_graph  # Can be large (the whole graph); TensorFlow parses its own copy.
-        session = _open_session(path, options.tags, config)
+        session = _open_session(path, tf_options.tags, config)
         runner = SessionRunner(session, inline_runs=self.inline_runs)
         model = TensorFlowModel(path, signatures, runner)
         logger.info(
             "Loaded SavedModel %s (tags %s, %d signatures) in %.0f ms",
             path,
-            ",".join(options.tags),
+            ",".join(tf_options.tags),
             len(signatures),
             (time.monotonic() - started) * 1000,
         )

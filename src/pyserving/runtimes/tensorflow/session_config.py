@@ -16,12 +16,12 @@ from __future__ import annotations
 from typing import Any
 
 from pyserving.errors import Code, ServingError, invalid_argument
-from pyserving.runtimes.base import LoadOptions
 from pyserving.runtimes.tensorflow import _tf
+from pyserving.runtimes.tensorflow.options import TensorFlowLoadOptions
 from pyserving.runtimes.tensorflow.status import from_op_error
 
 
-def session_config(options: LoadOptions) -> Any:
+def session_config(options: TensorFlowLoadOptions) -> Any:
     """The ``tensorflow.ConfigProto`` for a session loaded with ``options``.
 
     Raises ServingError: INVALID_ARGUMENT for conflicting parallelism flags or an unparsable config
@@ -39,7 +39,7 @@ def session_config(options: LoadOptions) -> Any:
     return config
 
 
-def thread_pools(options: LoadOptions) -> tuple[int, int]:
+def thread_pools(options: TensorFlowLoadOptions) -> tuple[int, int]:
     """(intra_op, inter_op) thread counts chosen by the parallelism flags; 0 = not chosen."""
     if (
         options.intra_op_parallelism > 0
