@@ -7,7 +7,8 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz fuzz-http2 soak-grpc h2load test-storage-large test-onnx-only
+.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz fuzz-http2 \
+	soak-grpc h2load test-storage-large test-onnx-only container-image container-test container-lock
 
 setup: $(STAMP)
 
@@ -62,6 +63,30 @@ screenshots: demo setup-browser
 # not part of `make test`).
 test-storage-large: $(STAMP)
 	PYSERVING_LARGE_STORAGE_TESTS=1 $(BIN)/pytest tests/integration/test_storage_large.py
+
+# `make container-test`: builds the image with podman and runs it the way TF Serving's image is
+# run, and deploy/kubernetes/ under `podman kube play` (~10 min the first time; not part of
+# `make test`, which validates the manifests only). deploy/container/setup-host.sh installs podman
+# and makes the base image from Debian's archive (no registry needed; cached after the first run).
+# Elsewhere: `podman build -t pyserving .` (or docker) builds from python:3.11-slim.
+CONTAINER_IMAGE ?= localhost/pyserving:test
+CONTAINER_BASE ?= localhost/pyserving-base:bookworm
+HOST_CA := /etc/ssl/certs/ca-certificates.crt
+# pip inside the build trusts the host's CAs (HTTPS through a proxy needs them).
+BUILD_CA := $(if $(wildcard $(HOST_CA)),-v $(HOST_CA):$(HOST_CA):ro --build-arg PIP_CERT=$(HOST_CA))
+
+container-image:
+	BASE_IMAGE=$(CONTAINER_BASE) bash deploy/container/setup-host.sh
+	podman build --pull=never --format docker --build-arg BASE=$(CONTAINER_BASE) $(BUILD_CA) \
+		-f Containerfile -t $(CONTAINER_IMAGE) .
+
+container-test: $(STAMP) container-image
+	PYSERVING_TEST_IMAGE=$(CONTAINER_IMAGE) $(BIN)/pytest tests/container tests/deploy -p no:cacheprovider
+
+# Regenerates deploy/container/constraints.txt (the image's pinned versions) after a change to
+# the dependencies in pyproject.toml.
+container-lock: $(STAMP)
+	$(BIN)/python scripts/container_lock.py
 
 # `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
 # of `make test`). The peers live in their own venv: MLServer pins its own dependencies.
