@@ -13,9 +13,10 @@ GRPC_PORT ?= 8500
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@echo "Setting up $(VENV): pyserving, TensorFlow and the test tools (a few minutes the first time)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[tensorflow,onnx,dev,test-storage]'
+	$(BIN)/pip install --progress-bar on -e '.[tensorflow,onnx,dev,demo,test-storage]'
 	# The real TF Serving client, used by the tests. It depends on the `tensorflow` package, which
 	# is the same module as `tensorflow-cpu`: install it without letting pip pull a second TensorFlow.
 	$(BIN)/pip install --quiet --no-deps 'tensorflow-serving-api>=2.16'

@@ -45,7 +45,7 @@ MODELS = os.environ.get("BENCH_MODELS", "half_plus_two,mlp,cnn,half_plus_two_onn
 # ONNX twins of half_plus_two and mlp (make_onnx.py, same function): pyserving only, REST and
 # gRPC, against its own SavedModel rows.
 ONNX_SUFFIX = "_onnx"
-# MLPs 784-H-H-10: "mlp" is the issue's example and, once batched (~10 us a row here), cheaper to
+# MLPs 784-H-H-10: "mlp" is the reference workload and, once batched (~10 us a row here), cheaper to
 # run than a request is to receive; "wide_mlp" streams 280 MB of weights per call, so its limit
 # needs bigger batches than 128 clients can form. "cnn" (make_cnn.py) is the compute-bound one.
 HIDDEN = {"mlp": 1024, "wide_mlp": 8192}

@@ -8,6 +8,7 @@ Writes, under --out:
   models.config               a ModelServerConfig serving `digits` and the shared `half_plus_two`
   sample_digits.json          a Predict request body holding one held-out image
   sample_digits_classify.json the same image as a Classify request body (a tf.Example as JSON)
+  samples/digit_<0-9>.png     held-out digits as pictures, for demo/client_rest.py, client_grpc.py
   build_summary.json          accuracies, the sample's true label, and the stamp that makes re-runs
                               skip training while the build inputs are unchanged
 
@@ -42,11 +43,15 @@ ONNX_MODEL_NAME = "digits_onnx"
 HALF_PLUS_TWO_NAME = "half_plus_two"
 HALF_PLUS_TWO_DIR = "saved_model_half_plus_two_cpu"
 CONFIG_FILE = "models.config"
+# The first words of the config file as built: a file that no longer starts with them was changed
+# (by the admin API, which rewrites the file, or by hand) and is left alone.
+CONFIG_HEADER = "# Written by demo/build_demo.py"
 SUMMARY_FILE = "build_summary.json"
 PREDICT_SAMPLE_FILE = "sample_digits.json"
 CLASSIFY_SAMPLE_FILE = "sample_digits_classify.json"
 # The files whose code decides what the models look like: editing either one invalidates the stamp.
-SOURCE_FILES = ("build_demo.py", "digits_model.py", "digits_onnx.py")
+SOURCE_FILES = ("build_demo.py", "digits_model.py", "digit_image.py", "digits_onnx.py")
+SAMPLES_DIR = "samples"  # digit_<label>.png: one held-out picture per digit, for demo/client_*.py
 # Scratch directories live inside the model's base path (os.replace cannot cross file systems). The
 # server's version poller only takes all-digit directory names as versions, so it ignores these.
 TMP_PREFIX = ".tmp-"
@@ -104,6 +109,7 @@ def is_up_to_date(out: Path, params: BuildParams, key: str) -> bool:
     needed = [out / MODEL_NAME / str(version) / "saved_model.pb" for version, _ in params.versions]
     needed += [out / ONNX_MODEL_NAME / str(v) / "model.onnx" for v, _ in params.versions]
     needed += [out / PREDICT_SAMPLE_FILE, out / CLASSIFY_SAMPLE_FILE]
+    needed += [out / SAMPLES_DIR / f"digit_{label}.png" for label in range(10)]
     return all(path.is_file() for path in needed)
 
 
@@ -163,7 +169,7 @@ def model_config_text(half_plus_two: Path, digits: Path, digits_onnx: Path) -> s
     # `all` serves both digits versions (TF Serving's default policy serves only the latest), so
     # the README can compare /versions/1 with /versions/2.
     return (
-        f"# Written by demo/build_demo.py; edits are overwritten on the next build.\n"
+        f"{CONFIG_HEADER}; the next build keeps it once it has been changed.\n"
         f"model_config_list {{\n"
         f"  config {{\n"
         f"    name: {proto_string(HALF_PLUS_TWO_NAME)}\n"
@@ -274,6 +280,7 @@ def build(out: Path, params: BuildParams, key: str) -> dict[str, Any]:
     # turn the list into a float_list rather than an int64_list.
     classify_body = {"signature_name": "classify", "examples": [{"pixels": pixels}]}
     atomic_write_text(out / CLASSIFY_SAMPLE_FILE, json.dumps(classify_body) + "\n")
+    write_sample_pictures(out / SAMPLES_DIR, data.x_test, data.y_test, predictions[-1])
 
     summary: dict[str, Any] = {
         "model": MODEL_NAME,
@@ -298,6 +305,21 @@ def build(out: Path, params: BuildParams, key: str) -> dict[str, Any]:
     # Written last: its presence (with a matching key) is what marks the build complete.
     atomic_write_text(out / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def write_sample_pictures(directory: Path, images: Any, labels: IntArray, latest: IntArray) -> None:
+    """One PNG per digit (``digit_<label>.png``): the first held-out image of that digit the
+    latest version classifies right, rendered like a scan (dark ink on white)."""
+    from digit_image import write_sample
+
+    directory.mkdir(exist_ok=True)
+    for label in range(10):
+        index = next(i for i in range(len(labels)) if labels[i] == label and latest[i] == label)
+        handle, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=".png", dir=directory)
+        os.close(handle)
+        write_sample(images[index], Path(tmp_name))
+        os.chmod(tmp_name, FILE_MODE)
+        os.replace(tmp_name, directory / f"digit_{label}.png")
 
 
 def report(out: Path, summary: dict[str, Any]) -> None:
@@ -348,7 +370,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # not on the models. Left alone when unchanged: a server polling it should see no new config.
     config_path = out / CONFIG_FILE
     config_text = model_config_text(half_plus_two, out / MODEL_NAME, out / ONNX_MODEL_NAME)
-    if not config_path.is_file() or config_path.read_text(encoding="utf-8") != config_text:
+    existing = config_path.read_text(encoding="utf-8") if config_path.is_file() else None
+    if existing is not None and not existing.startswith(CONFIG_HEADER):
+        # Rewritten by the admin API (or by hand): a restart must serve what it says.
+        print(f"config: kept {config_path}, changed since it was built (delete it to rebuild)")
+    elif existing != config_text:
         atomic_write_text(config_path, config_text)
     report(out, summary)
     return 0

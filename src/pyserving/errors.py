@@ -50,6 +50,14 @@ class ServingError(Exception):
         return f"{self.code.name}: {self.message}"
 
 
+class ModelRunError(ServingError):
+    """A failure of the model call itself, reported by the runtime (the graph rejected its
+    inputs, an op failed...), as opposed to one found before or around the call (a bad request,
+    a full batch queue). Only these are explained in terms of the request's inputs."""
+
+    __slots__ = ()
+
+
 def invalid_argument(message: str) -> ServingError:
     return ServingError(Code.INVALID_ARGUMENT, message)
 

@@ -1,7 +1,10 @@
 """Composition root: options -> models -> lifecycle -> core service -> gRPC and REST front ends.
 
 Startup follows TF Serving: every configured model must be AVAILABLE (or the process exits 255
-with ``Failed to start server. Error: ...``) before any port opens. SIGTERM/SIGINT drain: stop
+with ``Failed to start server. Error: ...``) before any port opens; the ports are checked (and
+REST's reserved) before any model loads, so a port in use fails at once.
+``keep_serving_on_load_failure`` (``pyserving serve``) serves the models that load and reports
+the others instead of exiting. SIGTERM/SIGINT drain: stop
 accepting, finish in-flight requests within the grace period, unload models, exit 0; a second
 signal exits at once. Readiness (``/readyz``, gRPC health) turns unready before the ports close.
 Metrics, probes, logs and request logs are wired by :class:`pyserving.operations.Operations`.
@@ -20,6 +23,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +46,7 @@ from pyserving.lifecycle.manager import PostLoadHook, chain_post_load
 from pyserving.management.controller import ConfigController
 from pyserving.management.poller import start_config_poller
 from pyserving.management.repository import ModelRepository
+from pyserving.net.ports import probe_port, reserve_rest_port
 from pyserving.observability.logs import configure_logging
 from pyserving.observability.request_log import settings as request_log_settings
 from pyserving.operations import Operations
@@ -89,7 +94,20 @@ def build_core(
         allow_version_labels_for_unavailable_models=(
             options.allow_version_labels_for_unavailable_models
         ),
+        retry_deterministic_load_errors=options.retry_deterministic_load_errors,
+        unversioned_as_v1=options.serve_unversioned_as_v1,
     )
+
+
+def reserve_ports(options: ServerOptions) -> socket.socket | None:
+    """Check the gRPC port and bind the REST one (returned; None without REST) before any model
+    loads, so a port in use fails the start at once, naming it (ServingError)."""
+    grpc_flag, rest_flag = options.port_flag_names
+    if options.port:
+        probe_port(options.port, grpc_flag)
+    if options.rest_api_port and options.rest_api_port != options.port:
+        return reserve_rest_port(options.rest_api_port, rest_flag)
+    return None
 
 
 def rest_routes(
@@ -127,6 +145,11 @@ def run_server(options: ServerOptions) -> int:
         allowlist = base_path_allowlist(options, config)
     except ServingError as error:
         return _fail(error)
+    try:
+        # The ports first: one in use fails now, not after every model has loaded.
+        rest_socket = reserve_ports(options)
+    except ServingError as error:
+        return _fail(error)
     core = build_core(
         options,
         batching.policy.post_load if batching is not None else None,
@@ -142,9 +165,19 @@ def run_server(options: ServerOptions) -> int:
             allowlist=allowlist,
         )
         controller.start(config)
-        core.wait_until_ready()
+        if options.keep_serving_on_load_failure:
+            for name, failure in core.wait_until_some_ready().items():
+                logger.error(
+                    "Model %s could not be loaded; serving the other models without it: %s",
+                    name,
+                    failure,
+                )
+        else:
+            core.wait_until_ready()
     except ServingError as error:
         core.shutdown()
+        if rest_socket is not None:
+            rest_socket.close()
         return _fail(error)
     except KeyboardInterrupt:
         core.shutdown()
@@ -156,7 +189,7 @@ def run_server(options: ServerOptions) -> int:
     gc.collect()
     gc.freeze()
     try:
-        return _run_loop(options, core, batching, controller, ops, policy)
+        return _run_loop(options, core, batching, controller, ops, rest_socket, policy)
     finally:
         _exit_on_next_signal()  # the event loop's handlers are gone; models may take a while
         if poller is not None:
@@ -180,6 +213,7 @@ def _run_loop(
     batching: BatchingSetup | None,
     controller: ConfigController,
     ops: Operations,
+    rest_socket: socket.socket | None,
     policy: AccessPolicy,
 ) -> int:
     factory: Callable[[], asyncio.AbstractEventLoop]
@@ -190,7 +224,7 @@ def _run_loop(
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
         factory = asyncio.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_serve(options, core, batching, controller, ops, policy))
+        return runner.run(_serve(options, core, batching, controller, ops, rest_socket, policy))
 
 
 async def _serve(
@@ -199,6 +233,7 @@ async def _serve(
     batching: BatchingSetup | None,
     controller: ConfigController,
     ops: Operations,
+    rest_socket: socket.socket | None,
     policy: AccessPolicy,
 ) -> int:
     loop = asyncio.get_running_loop()
@@ -269,7 +304,7 @@ async def _serve(
                 policy=policy,
             )
             await grpc_server.start()
-        if options.rest_api_port and options.rest_api_port != options.port:
+        if rest_socket is not None:
             v2 = V2Rest(
                 service,
                 repository,
@@ -301,7 +336,7 @@ async def _serve(
             front_door = with_middleware(app, middleware)
             rest_server = RestServer(
                 front_door,
-                options.rest_api_port,
+                rest_socket,
                 graceful_seconds=options.shutdown_grace_seconds,
                 ssl_config_file=options.rest_api_ssl_config_file,
                 protocol=guarded_protocol(

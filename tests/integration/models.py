@@ -19,8 +19,18 @@ INT32 = "int32_model"  # n (int32 [-1]) -> doubled (int32)
 SLOW = "slow"  # x (float [-1]) -> y = x, after spinning SLOW_SECONDS in a while loop
 RANK0_OUTPUT = "rank0_output"  # x (float [-1]) -> total = sum(x), a rank-0 tensor
 UNEVEN_OUTPUTS = "uneven_outputs"  # x (float [-1]) -> rows = x, doubled_rows = concat(x, x)
+MATMUL = "matmul"  # x (float [-1,4]) -> y = x @ ones([4,2]): a wrong inner dimension fails in TF
 
-ALL_MODELS = (STRINGS, TWO_INPUTS, HALF_INPUT, INT32, SLOW, RANK0_OUTPUT, UNEVEN_OUTPUTS)
+ALL_MODELS = (
+    STRINGS,
+    TWO_INPUTS,
+    HALF_INPUT,
+    INT32,
+    SLOW,
+    RANK0_OUTPUT,
+    UNEVEN_OUTPUTS,
+    MATMUL,
+)
 
 # How long one run of SLOW spins: far above the test server's --rest_api_timeout_in_ms, yet
 # bounded, so a server that fails to cancel the run only loses one CPU for a while.
@@ -84,6 +94,11 @@ def _uneven_outputs(tf: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     }
 
 
+def _matmul(tf: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
+    return {"x": x}, {"y": tf.matmul(x, tf.ones([4, 2]), name="y")}
+
+
 _BUILDERS: dict[str, _GraphFn] = {
     STRINGS: _strings,
     TWO_INPUTS: _two_inputs,
@@ -92,6 +107,7 @@ _BUILDERS: dict[str, _GraphFn] = {
     SLOW: _slow,
     RANK0_OUTPUT: _rank0_output,
     UNEVEN_OUTPUTS: _uneven_outputs,
+    MATMUL: _matmul,
 }
 
 

@@ -86,11 +86,14 @@ def assert_usage(stdout: str) -> None:
     ],
     ids=["tensorflow_model_server", "pyserving"],
 )
-def test_version_prints_two_lines_and_exits_0(argv: list[str]) -> None:
+def test_version_prints_tf_serving_s_lines_then_pyserving_s_and_exits_0(argv: list[str]) -> None:
     result = run(argv)
     assert result.returncode == 0, result
     lines = result.stdout.splitlines()
-    assert len(lines) == 2, result.stdout
+    assert len(lines) == 3, result.stdout
+    assert re.fullmatch(
+        r"pyserving: \S+ \(a TensorFlow Serving compatible model server\)", lines[2]
+    )
     assert re.fullmatch(r"TensorFlow ModelServer: \S+", lines[0]), lines
     assert lines[1] == f"TensorFlow Library: {tensorflow_version()}"
 

@@ -250,7 +250,9 @@ def test_admin_changes_survive_a_restart(shared_models: Path, tmp_path: Path) ->
     failed = expect_start_failure(args, tmp_path)
     assert failure_line(failed) == (
         "Failed to start server. Error: FAILED_PRECONDITION: Request to assign label to version "
-        "123 of model hp2, which is not currently available for inference"
+        "123 of model hp2, which is not currently available for inference. At startup no "
+        "version is loaded yet: start with --allow_version_labels_for_unavailable_models to "
+        "accept labels in the startup config"
     )
     with (
         running_server(

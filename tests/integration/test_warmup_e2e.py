@@ -133,7 +133,7 @@ def test_warmup_replays_before_available_and_a_bad_file_fails_the_load(
         assert str(status["error_message"]).endswith(
             ". Please verify your warmup data is in TFRecord format."
         )
-        assert "attempt 1 of 2; retrying" in server.output  # a failed warmup is a failed load
+        assert "(attempt 1 of 2): " in server.output  # a failed warmup is a failed load, retried
         reply = httpx.post(
             f"{server.base_url}/v1/models/hp:predict", json={"instances": [[2.0]]}, timeout=10
         )

@@ -15,6 +15,7 @@ from pyserving import __version__
 from pyserving.cli import main as pyserving_cli
 from pyserving.cli import tfs
 from pyserving.config.flags import usage
+from pyserving.config.models import config_from_options
 from pyserving.config.options import ServerOptions
 
 BIN = Path(sys.executable).parent
@@ -52,7 +53,10 @@ def tf_version() -> str:
     return "unknown"
 
 
-VERSION_TEXT = f"TensorFlow ModelServer: {__version__}\nTensorFlow Library: {tf_version()}\n"
+VERSION_TEXT = (
+    f"TensorFlow ModelServer: {__version__}\nTensorFlow Library: {tf_version()}\n"
+    f"pyserving: {__version__} (a TensorFlow Serving compatible model server)\n"
+)
 
 
 # --- tensorflow_model_server ----------------------------------------------------------------
@@ -267,6 +271,7 @@ def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ],
 )
 def test_serve_one_path(arg: str, name: str, relative: str, cwd: Path, server: FakeServer) -> None:
+    (cwd / relative).mkdir(parents=True)
     assert pyserving_cli.main(["serve", arg]) == 0
     [options] = server.calls
     assert options.model_name == name
@@ -276,19 +281,53 @@ def test_serve_one_path(arg: str, name: str, relative: str, cwd: Path, server: F
 
 
 def test_serve_several_paths(cwd: Path, server: FakeServer) -> None:
-    assert pyserving_cli.main(["serve", "a", "bee=/srv/models/b", "gs://bucket/c"]) == 0
+    (cwd / "a").mkdir()
+    (cwd / "b").mkdir()
+    assert pyserving_cli.main(["serve", "a", f"bee={cwd / 'b'}", "gs://bucket/c"]) == 0
     [options] = server.calls
     assert options.model_config_inline == (
         ("a", str(cwd / "a")),
-        ("bee", "/srv/models/b"),
+        ("bee", str(cwd / "b")),
         ("c", "gs://bucket/c"),
     )
     assert (options.model_name, options.model_base_path) == ("default", "")
-    assert list(cwd.iterdir()) == []  # nothing written to disk
+    assert sorted(p.name for p in cwd.iterdir()) == ["a", "b"]  # nothing written to disk
+
+
+def test_serve_is_friendlier_than_tf_serving_at_startup(cwd: Path, server: FakeServer) -> None:
+    (cwd / "m").mkdir()
+    assert pyserving_cli.main(["serve", "m"]) == 0
+    [options] = server.calls
+    assert options.keep_serving_on_load_failure is True
+    assert options.retry_deterministic_load_errors is False
+    assert options.serve_unversioned_as_v1 is True
+    assert options.port_flag_names == ("--port", "--rest-port")
+
+
+@pytest.mark.parametrize(
+    ("make", "error"),
+    [
+        (None, "does not exist: give a model's base directory or a SavedModel"),
+        ("file", "is not a directory"),
+    ],
+)
+def test_serve_a_missing_path_fails_at_once(
+    make: str | None,
+    error: str,
+    cwd: Path,
+    server: FakeServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if make == "file":
+        (cwd / "m").write_text("not a model")
+    assert pyserving_cli.main(["serve", "m"]) == 2
+    assert f"{cwd / 'm'} {error}" in capsys.readouterr().err
+    assert server.calls == []
 
 
 def test_serve_options(cwd: Path, server: FakeServer) -> None:
-    argv = ["serve", "/m/x", "--port=9000", "--rest-port", "0", "--poll-seconds", "5"]
+    (cwd / "x").mkdir()
+    argv = ["serve", str(cwd / "x"), "--port=9000", "--rest-port", "0", "--poll-seconds", "5"]
     argv += ["--log-format", "json", "--access-log", "--no-batching"]
     assert pyserving_cli.main(argv) == 0
     [options] = server.calls
@@ -310,6 +349,7 @@ def test_serve_model_config_file(cwd: Path, server: FakeServer) -> None:
 
 
 def test_serve_batches_by_default_with_serve_defaults(cwd: Path, server: FakeServer) -> None:
+    (cwd / "m").mkdir()
     assert pyserving_cli.main(["serve", "m"]) == 0
     assert pyserving_cli.main(["serve", "m", "--no-batching"]) == 0
     on, off = server.calls
@@ -318,6 +358,7 @@ def test_serve_batches_by_default_with_serve_defaults(cwd: Path, server: FakeSer
 
 
 def test_serve_console_is_on_by_default_and_can_be_disabled(cwd: Path, server: FakeServer) -> None:
+    (cwd / "m").mkdir()
     assert pyserving_cli.main(["serve", "m"]) == 0
     assert pyserving_cli.main(["serve", "m", "--no-console"]) == 0
     on, off = server.calls
@@ -369,3 +410,28 @@ def test_pyserving_version(
 def test_parse_model_arg_expands_home(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", "/home/someone")
     assert pyserving_cli.parse_model_arg("m=~/models/m") == ("m", "/home/someone/models/m")
+
+
+def test_serve_version_policy_metrics_and_warmup(cwd: Path, server: FakeServer) -> None:
+    (cwd / "m").mkdir()
+    assert pyserving_cli.main(["serve", "m"]) == 0
+    argv = ["serve", "m", "--version-policy", "specific:1,3", "--no-metrics", "--no-warmup"]
+    assert pyserving_cli.main(argv) == 0
+    default, chosen = server.calls
+    assert default.metrics_path == "/monitoring/prometheus/metrics"  # TF Serving's default path
+    assert (default.enable_model_warmup, default.inline_version_policy) == (True, "")
+    assert (chosen.metrics_path, chosen.enable_model_warmup) == ("", False)
+    [entry] = config_from_options(chosen).model_config_list.config
+    assert list(entry.model_version_policy.specific.versions) == [1, 3]
+    [entry] = config_from_options(default).model_config_list.config
+    assert not entry.HasField("model_version_policy")
+
+
+@pytest.mark.parametrize("policy", ["latest:0", "newest", "specific:", "latest:x", "all:2"])
+def test_serve_rejects_a_bad_version_policy(
+    policy: str, cwd: Path, server: FakeServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (cwd / "m").mkdir()
+    assert pyserving_cli.main(["serve", "m", "--version-policy", policy]) == 2
+    assert "use latest:N (N >= 1), all, or specific:1,2" in capsys.readouterr().err
+    assert server.calls == []

@@ -243,3 +243,19 @@ def test_missing_shared_models_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert HALF_PLUS_TWO_DIR in result.stderr
     assert not (tmp_path / "models").exists()
+
+
+def test_a_config_changed_by_the_admin_api_survives_the_next_build(built: Built) -> None:
+    """`make run` rebuilds the demo on every start: what the admin API wrote must be served."""
+    config = built.out / "models.config"
+    built_text = config.read_text()
+    changed = "# Model server config (protobuf text format). Written by pyserving's admin API\n"
+    changed += built_text.split("\n", 1)[1].replace("all {", "latest { num_versions: 1")
+    config.write_text(changed)
+    try:
+        result = run_builder(built.out, built.shared)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert config.read_text() == changed
+        assert "config: kept" in result.stdout
+    finally:
+        config.write_text(built_text)

@@ -119,6 +119,12 @@ def test_every_option_but_the_cli_only_ones_is_a_flag() -> None:
     assert fields - set(FLAGS_BY_NAME) == {
         "model_config_inline",
         "batching_defaults",
+        "keep_serving_on_load_failure",
+        "retry_deterministic_load_errors",
+        "serve_unversioned_as_v1",
+        "metrics_path",
+        "inline_version_policy",
+        "port_flag_names",
         "default_platform",
     }
     assert ServerOptions().model_config_inline == ()
@@ -365,12 +371,12 @@ def test_unsupported_flags_in_use() -> None:
     parsed = parse_flags(
         [
             "--port=1",
-            "--use_alts_credentials=false",  # given explicitly, even at its default: reported
+            "--use_alts_credentials=true",  # given explicitly, not at its default: reported
+            "--enable_profiler=true",  # at its default (TF's own scripts pass it): not reported
             "--model_base_path=/m",
             "--xla_cpu_compilation_enabled",
             "--monitoring_config_file=/mon.conf",  # implemented: not reported
             "--platform_config_file=/p.conf",
-            "--enable_profiler=abc",  # a bad value sets nothing
         ]
     )
     assert unsupported_flags_in_use(parsed) == [
@@ -408,3 +414,12 @@ def test_implemented_flags_are_the_agreed_set() -> None:
         "shutdown_delay_seconds",
         "grpc_server",
     } <= IMPLEMENTED_FLAGS
+
+
+def test_help_marks_the_flags_pyserving_ignores() -> None:
+    lines = {line.split("=", 1)[0].strip(): line for line in usage().splitlines()[2:]}
+    assert lines["--use_alts_credentials"].endswith("[ignored by pyserving]")
+    assert "[ignored by pyserving]" not in lines["--enable_profiler"]
+    assert lines["--xla_cpu_compilation_enabled"].endswith("[ignored by pyserving]")
+    assert "[ignored by pyserving]" not in lines["--port"]
+    assert "[ignored by pyserving]" not in lines["--model_config_file"]

@@ -2,7 +2,13 @@
 
 ``pyserving serve ./models/digits other=/srv/models/other`` serves each model base directory
 (the parent of the numbered version directories) under the directory's name or the given NAME,
-with gRPC on 8500 and REST on 8501. It builds the same :class:`ServerOptions` as
+with gRPC on 8500 and REST on 8501. A PATH that is itself a SavedModel (``saved_model.pb`` inside,
+no version directories) is served as version 1.
+
+Unlike ``tensorflow_model_server`` (which keeps TF Serving's behaviour), a PATH that does not exist
+is a usage error at once, a model that cannot load does not keep the others from serving (it is
+reported in the log, ``/readyz`` and its status), and load errors that would repeat (no SavedModel,
+an unsupported format) are not retried. It builds the same :class:`ServerOptions` as
 ``tensorflow_model_server`` and runs the same server; nothing is written to disk. Paths are made
 absolute against the current directory; URIs (``scheme://...``) are kept as given.
 """
@@ -17,6 +23,8 @@ from typing import Final
 
 from pyserving.cli.tfs import EXIT_FAILURE, launch_server, version_text
 from pyserving.config.flags import validate
+from pyserving.config.models import parse_version_policy
+from pyserving.config.monitoring import DEFAULT_PROMETHEUS_PATH
 from pyserving.config.options import ServerOptions
 from pyserving.errors import ServingError
 from pyserving.security import token_command
@@ -81,6 +89,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="batch concurrent requests into shared model calls, adding no wait (on)",
     )
+    serve.add_argument(
+        "--version-policy",
+        type=_version_policy,
+        default=None,
+        metavar="latest:N|all|specific:1,2",
+        help="which versions of each PATH to serve (latest:1)",
+    )
+    serve.add_argument(
+        "--metrics",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help=f"Prometheus metrics on the REST port at {DEFAULT_PROMETHEUS_PATH} (on)",
+    )
+    serve.add_argument(
+        "--warmup",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="replay a version's assets.extra/tf_serving_warmup_requests before serving it (on)",
+    )
     serve.add_argument("--log-format", choices=("text", "json"), default="text")
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
     serve.add_argument(
@@ -116,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version_policy(text: str) -> str:
+    try:
+        parse_version_policy(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def parse_model_arg(arg: str) -> tuple[str, str]:
     """``PATH`` or ``NAME=PATH`` -> (name, absolute path); the name defaults to the dir's name.
 
@@ -134,6 +169,18 @@ def parse_model_arg(arg: str) -> tuple[str, str]:
     return name, path
 
 
+def _check_exists(path: str) -> None:
+    """A local model path must exist: TF Serving would wait for it for ever, logging every poll."""
+    if "://" in path or os.path.isdir(path):
+        return
+    if os.path.exists(path):
+        raise UsageError(
+            f"{path} is not a directory: give a model's base directory (holding numbered version "
+            "directories such as 1/saved_model.pb) or a SavedModel directory"
+        )
+    raise UsageError(f"{path} does not exist: give a model's base directory or a SavedModel")
+
+
 def _absolute(path: str) -> str:
     if "://" in path:  # a file-system URI (gs://, s3://...): no local meaning to resolve
         return path
@@ -142,6 +189,8 @@ def _absolute(path: str) -> str:
 
 def options_from_args(args: argparse.Namespace) -> ServerOptions:
     """The :class:`ServerOptions` that ``pyserving serve`` ``args`` describe."""
+    if args.version_policy and args.model_config_file:
+        raise UsageError("--version-policy applies to model PATHs; a config file has its own")
     if args.paths and args.model_config_file:
         raise UsageError("give model PATHs or --model-config-file, not both")
     if not args.paths and not args.model_config_file:
@@ -153,6 +202,8 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise UsageError(f"model name given twice: {', '.join(duplicates)}")
+    for _, path in models:
+        _check_exists(path)
     options = ServerOptions(
         port=args.port,
         rest_api_port=args.rest_port,
@@ -161,6 +212,14 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         batching_defaults="serve",
         log_format=args.log_format,
         access_log=args.access_log,
+        metrics_path=DEFAULT_PROMETHEUS_PATH if args.metrics else "",
+        enable_model_warmup=args.warmup,
+        inline_version_policy=args.version_policy or "",
+        # Friendlier than TF Serving at startup: serve what loads, report the rest at once.
+        keep_serving_on_load_failure=True,
+        retry_deterministic_load_errors=False,
+        serve_unversioned_as_v1=True,
+        port_flag_names=("--port", "--rest-port"),
         enable_console=args.console,
         default_platform="auto",
         auth_tokens_file=_absolute(args.auth_tokens_file) if args.auth_tokens_file else "",

@@ -4,8 +4,8 @@ Streams and exit codes are part of the contract (scripts and container health ch
 
 * bad flag value, or ``--help`` as the first leftover argument: the ``Couldn't interpret value``
   errors on stderr, the usage on stdout, exit 255 (TF's ``main`` returns -1);
-* ``--version``: two lines on stdout, exit 0, checked after parsing and before anything else, so
-  TensorFlow is not imported and no model is loaded;
+* ``--version``: TF Serving's two lines, then a ``pyserving:`` line, on stdout, exit 0, checked
+  after parsing and before anything else, so TensorFlow is not imported and no model is loaded;
 * unknown arguments: ``unknown argument: <first one>`` and the usage on stdout, then start anyway;
 * inconsistent flags: ``Failed to start server. Error: <CODE>: <message>`` on stdout, exit 255.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
+import os
 import sys
 from typing import Final, Protocol, cast
 
@@ -45,8 +46,12 @@ class _RunServer(Protocol):
 
 
 def version_text() -> str:
-    """The two ``--version`` lines. Reads package metadata only: never imports TensorFlow."""
-    return f"TensorFlow ModelServer: {__version__}\nTensorFlow Library: {_tensorflow_version()}\n"
+    """TF Serving's two ``--version`` lines (scripts read them), then pyserving's own. Reads
+    package metadata only: never imports TensorFlow."""
+    return (
+        f"TensorFlow ModelServer: {__version__}\nTensorFlow Library: {_tensorflow_version()}\n"
+        f"pyserving: {__version__} (a TensorFlow Serving compatible model server)\n"
+    )
 
 
 def _tensorflow_version() -> str:
@@ -94,6 +99,13 @@ def main(argv: list[str] | None = None) -> int:
     return launch_server(options)
 
 
+def quiet_tensorflow_startup() -> None:
+    """Hide TensorFlow's start-up INFO lines (oneDNN notices, cpu_feature_guard): the default
+    ``TF_CPP_MIN_LOG_LEVEL`` becomes 1 (warnings and errors). A value the user set wins
+    (``TF_CPP_MIN_LOG_LEVEL=0`` brings them back). Must run before TensorFlow is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+
 def launch_server(options: ServerOptions) -> int:
     """``pyserving.server.run_server(options)``, imported only now (both CLIs start here).
 
@@ -101,6 +113,7 @@ def launch_server(options: ServerOptions) -> int:
     looked up by name so this module type-checks before pyserving.server exists (make it a
     plain ``from pyserving.server import run_server`` once it does).
     """
+    quiet_tensorflow_startup()
     server = importlib.import_module("pyserving.server")
     run_server = cast(_RunServer, server.run_server)
     return run_server(options)

@@ -639,7 +639,8 @@ def usage(program: str = "tensorflow_model_server") -> str:
     lines = [f"usage: {program}", "Flags:"]
     for flag in FLAGS:
         shown = f"--{flag.name}={_display(flag)}"
-        lines.append(f"\t{shown:<33}\t{flag.kind.value}\t{flag.help}")
+        note = "" if flag.implemented else f" {IGNORED_NOTE}"
+        lines.append(f"\t{shown:<33}\t{flag.kind.value}\t{flag.help}{note}")
     return "\n".join(lines) + "\n"
 
 
@@ -721,9 +722,21 @@ def _validate_extensions(options: ServerOptions) -> None:
         )
 
 
+#: Appended to the ``--help`` line of each flag pyserving accepts but does not act on.
+IGNORED_NOTE: Final = "[ignored by pyserving]"
+
+
 def unsupported_flags_in_use(parsed: ParsedFlags) -> list[str]:
-    """Names of flags set on the command line whose feature pyserving lacks (table order)."""
-    return [f.name for f in FLAGS if f.name in parsed.explicit and not f.implemented]
+    """Names of flags set on the command line, to a value other than their default, whose
+    feature pyserving lacks (table order). ``--enable_profiler=true`` (the default) is not."""
+    defaults = ServerOptions()
+    return [
+        f.name
+        for f in FLAGS
+        if f.name in parsed.explicit
+        and not f.implemented
+        and getattr(parsed.options, f.name) != getattr(defaults, f.name)
+    ]
 
 
 def unsupported_flag_message(name: str) -> str:

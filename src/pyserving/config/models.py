@@ -17,7 +17,11 @@ from pyserving.config.options import ServerOptions
 from pyserving.errors import Code, ServingError
 from pyserving.lifecycle.config import ModelConfig, VersionPolicy
 from pyserving.observability.request_log import settings as request_log
-from pyserving.protos import model_server_config_pb2, parse_text
+from pyserving.protos import (
+    file_system_storage_path_source_pb2,
+    model_server_config_pb2,
+    parse_text,
+)
 from pyserving.runtimes.registry import is_known_platform
 
 logger = logging.getLogger("pyserving.config")
@@ -138,16 +142,52 @@ def models_from_config(
 
 
 def _inline(
-    pairs: Sequence[tuple[str, str]], platform: str
+    pairs: Sequence[tuple[str, str]], platform: str, policy: str = ""
 ) -> model_server_config_pb2.ModelServerConfig:
-    """TF Serving's ``BuildSingleModelConfig``, for one or several (name, path) pairs."""
+    """TF Serving's ``BuildSingleModelConfig``, for one or several (name, path) pairs of
+    ``platform``, each with the version ``policy`` (:func:`parse_version_policy`)."""
     config = model_server_config_pb2.ModelServerConfig()
     entries = config.model_config_list.config
     for name, path in pairs:
         # A URI (s3://, gs://) names an object store: it has no local meaning to resolve.
         base_path = path if "://" in path else os.path.abspath(path)
-        entries.add(name=name, base_path=base_path, model_platform=platform)
+        entry = entries.add(name=name, base_path=base_path, model_platform=platform)
+        if policy:
+            entry.model_version_policy.CopyFrom(parse_version_policy(policy))
     return config
+
+
+VersionPolicyProto = (
+    file_system_storage_path_source_pb2.FileSystemStoragePathSourceConfig.ServableVersionPolicy
+)
+
+
+def parse_version_policy(text: str) -> VersionPolicyProto:
+    """``latest:N``, ``all`` or ``specific:1,2`` as a ServableVersionPolicy (ValueError naming
+    the expected forms otherwise)."""
+    policy = VersionPolicyProto()
+    kind, _, rest = text.strip().partition(":")
+    try:
+        if kind == "all" and not rest:
+            policy.all.SetInParent()
+            return policy
+        if kind == "latest":
+            count = int(rest)
+            if count < 1:
+                raise ValueError
+            policy.latest.num_versions = count
+            return policy
+        if kind == "specific":
+            versions = [int(v) for v in rest.split(",")]
+            if not versions or any(v < 0 for v in versions):
+                raise ValueError
+            policy.specific.versions.extend(versions)
+            return policy
+    except ValueError:
+        pass
+    raise ValueError(
+        f"{text!r} is not a version policy: use latest:N (N >= 1), all, or specific:1,2"
+    )
 
 
 def config_from_options(options: ServerOptions) -> model_server_config_pb2.ModelServerConfig:
@@ -156,11 +196,17 @@ def config_from_options(options: ServerOptions) -> model_server_config_pb2.Model
     if options.model_config_file:
         return read_model_server_config(options.model_config_file)
     if options.model_config_inline:
-        return _inline(options.model_config_inline, _inline_platform(options))
+        return _inline(
+            options.model_config_inline, _inline_platform(options), options.inline_version_policy
+        )
     if options.model_base_path:
         # TF Serving requires an absolute base path; resolving a relative one is friendlier and
         # cannot change the meaning of a path TF Serving accepts.
-        return _inline([(options.model_name, options.model_base_path)], _inline_platform(options))
+        return _inline(
+            [(options.model_name, options.model_base_path)],
+            _inline_platform(options),
+            options.inline_version_policy,
+        )
     raise ServingError(
         Code.INVALID_ARGUMENT,
         "Both server_options.model_base_path and server_options.model_config_file are empty!",

@@ -33,8 +33,10 @@ def read_monitoring_config(path: str) -> monitoring_config_pb2.MonitoringConfig:
 
 def prometheus_path(options: ServerOptions) -> str | None:
     """The metrics page path, or None when no page is served."""
-    if not options.monitoring_config_file or not options.rest_api_port:
+    if not options.rest_api_port:
         return None
+    if not options.monitoring_config_file:
+        return options.metrics_path or None
     config = read_monitoring_config(options.monitoring_config_file).prometheus_config
     if not config.enable:
         return None

@@ -144,6 +144,21 @@ class ServerOptions:
     # --batching_parameters_file: "tensorflow" (TF Serving's defaults) or "serve" (the adaptive
     # defaults ``pyserving serve`` uses; see pyserving.batching.params.serve_defaults).
     batching_defaults: str = "tensorflow"
+    # pyserving only, not flags: how ``pyserving serve`` differs from TF Serving at startup.
+    #: Serve the models that load when others cannot (True), instead of exiting 255 (TF Serving).
+    keep_serving_on_load_failure: bool = False
+    #: Retry load errors that the same files give again (missing SavedModel, unsupported
+    #: format...) per --max_num_load_retries (True, TF Serving), or report them at once.
+    retry_deterministic_load_errors: bool = True
+    #: A base path that is itself a SavedModel (no numbered version directory) is version 1.
+    serve_unversioned_as_v1: bool = False
+    #: Serve Prometheus metrics at this REST path without a --monitoring_config_file ("" = no).
+    metrics_path: str = ""
+    #: The version policy of the models given inline (``pyserving serve PATH``):
+    #: "latest:N", "all" or "specific:1,2"; "" = TF Serving's default (latest 1).
+    inline_version_policy: str = ""
+    #: The command-line names of the gRPC and REST port settings, for error messages.
+    port_flag_names: tuple[str, str] = ("--port", "--rest_api_port")
     # pyserving only, not a flag: the platform of models configured without one (single-model
     # flags, config entries with neither model_platform nor model_type). "" keeps TF Serving's
     # rules (flags mean "tensorflow", a config entry without one is an error); ``pyserving

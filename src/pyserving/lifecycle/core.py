@@ -23,6 +23,7 @@ from pyserving.lifecycle.config import ModelConfig
 from pyserving.lifecycle.handle import ServableHandle
 from pyserving.lifecycle.manager import AspiredVersionsManager, PostLoadHook
 from pyserving.lifecycle.monitor import ServableStateMonitor, StateListener, readiness
+from pyserving.lifecycle.preflight import check_model, is_remote
 from pyserving.lifecycle.source import FileSystemSource
 from pyserving.lifecycle.state import ServableId, ServableState, VersionStatus
 from pyserving.lifecycle.validation import check_labels, check_platforms_unchanged, check_unique
@@ -35,6 +36,13 @@ logger = logging.getLogger(__name__)
 # A lease fails only on a version closed for unload, and the map without it is published before the
 # close, so the next lookup finds another version or reports it missing; the bound is a safety net.
 _LEASE_ATTEMPTS = 8
+
+
+#: Appended to TF Serving's label error at startup, when no version can be loaded yet.
+STARTUP_LABELS_HINT = (
+    ". At startup no version is loaded yet: start with "
+    "--allow_version_labels_for_unavailable_models to accept labels in the startup config"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +75,11 @@ class ServerCore:
         allow_version_labels_for_unavailable_models: bool = False,
         version_settle_seconds: float = 0.2,
         post_load: PostLoadHook | None = None,
+        retry_deterministic_load_errors: bool = True,
+        unversioned_as_v1: bool = False,
         model_cache_dir: str = "",
     ) -> None:
+        self._unversioned_as_v1 = unversioned_as_v1
         self.storage = Storage(self._looks_complete, cache_dir=model_cache_dir)
         """Where versions live (local disk, s3://, gs://); downloads land in ``model_cache_dir``."""
         self.allow_version_labels_for_unavailable_models = (
@@ -86,6 +97,7 @@ class ServerCore:
             num_load_threads=4 * _schedulable_cpus(),  # TF Serving's initial load parallelism
             num_unload_threads=num_unload_threads,
             post_load=post_load,
+            retry_deterministic_errors=retry_deterministic_load_errors,
             storage=self.storage,
         )
         self._source = FileSystemSource(
@@ -93,6 +105,7 @@ class ServerCore:
             settle_seconds=version_settle_seconds,
             on_aspired=self._manager.set_aspired_versions,
             is_complete=self._looks_complete,
+            unversioned_as_v1=unversioned_as_v1,
             store=self.storage,
         )
         self._lock = threading.Lock()  # serialises start / reload_config / shutdown
@@ -114,7 +127,10 @@ class ServerCore:
         with self._lock:
             if self._started or self._closing:
                 raise RuntimeError("ServerCore.start() may be called only once, before shutdown()")
-            self._check_labels({}, models)
+            try:
+                self._check_labels({}, models)
+            except ServingError as error:
+                raise ServingError(error.code, error.message + STARTUP_LABELS_HINT) from None
             self._started = True
             self._apply(models)
             self._source.start()
@@ -141,6 +157,21 @@ class ServerCore:
             mark = self._monitor.mark()
             self._apply(models)
         return ReloadTicket(tuple(m.name for m in models if m.name not in old), mark)
+
+    def check_loadable(
+        self, models: Sequence[ModelConfig], *, base_path_only: bool = False
+    ) -> None:
+        """Raise the first deterministic reason one of ``models`` cannot load (a missing base
+        path, no version directory, a version that is not a SavedModel, an unknown platform; see
+        :mod:`~pyserving.lifecycle.preflight`), before anything is applied.
+        ``base_path_only``: only a missing local base path counts (a directory that exists may
+        still receive versions)."""
+        for model in models:
+            if base_path_only:
+                if not is_remote(model.base_path) and not os.path.isdir(model.base_path):
+                    check_model(model, self._runtime_for)
+                continue
+            check_model(model, self._runtime_for, unversioned_as_v1=self._unversioned_as_v1)
 
     def _check_labels(self, old: dict[str, ModelConfig], models: Sequence[ModelConfig]) -> None:
         check_labels(
@@ -195,13 +226,59 @@ class ServerCore:
         outcome = self._monitor.wait_for(check, timeout)
         if outcome is None:
             pending = [m.name for m in self._models if not self._has_available(m.name)]
-            raise TimeoutError(f"Models not available after {timeout} s: {', '.join(pending)}")
+            raise TimeoutError(f"Models not available after {timeout:.1f} s: {', '.join(pending)}")
         if isinstance(outcome, ServingError):
             raise outcome
         with self._lock:
             if not self._initial_loads_done:
                 self._initial_loads_done = True
                 self._manager.set_num_load_threads(self._num_load_threads)
+
+    def wait_until_some_ready(self, timeout: float | None = None) -> dict[str, ServingError]:
+        """``pyserving serve``'s startup: one broken model never keeps the others from serving.
+
+        Models that cannot load for a deterministic reason (:meth:`check_loadable`) are reported
+        at once (their status gets an END entry, version 0, carrying the error, so ``/readyz``
+        and GetModelStatus name it); the wait then ends when every other model is AVAILABLE or
+        has failed. Returns the failed models' errors (config order); raises the first one when
+        no model is AVAILABLE. ``TimeoutError`` and CANCELLED as :meth:`wait_until_ready`.
+        """
+        failed: dict[str, ServingError] = {}
+        for model in self._models:
+            try:
+                self.check_loadable([model])
+            except ServingError as error:
+                failed[model.name] = error
+                self._monitor.record(model.name, 0, ServableState.END, error)
+        self._monitor.flush()
+
+        def check() -> ServingError | bool | None:
+            if self._closing:
+                return ServingError(Code.CANCELLED, "Server is shutting down")
+            for model in self._models:
+                if model.name in failed:
+                    continue
+                if readiness(self._monitor.statuses(model.name)) is None:
+                    return None
+            return True
+
+        outcome = self._monitor.wait_for(check, timeout)
+        if outcome is None:
+            pending = [m.name for m in self._models if not self._has_available(m.name)]
+            raise TimeoutError(f"Models not available after {timeout:.1f} s: {', '.join(pending)}")
+        if isinstance(outcome, ServingError):
+            raise outcome
+        for model in self._models:
+            state = readiness(self._monitor.statuses(model.name))
+            if isinstance(state, ServingError) and model.name not in failed:
+                failed[model.name] = state
+        if failed and len(failed) == len(self._models):
+            raise next(iter(failed.values()))
+        with self._lock:
+            if not self._initial_loads_done:
+                self._initial_loads_done = True
+                self._manager.set_num_load_threads(self._num_load_threads)
+        return {m.name: failed[m.name] for m in self._models if m.name in failed}
 
     def wait_until_available(
         self, names: Sequence[str], *, since: int = 0, timeout: float | None = None
@@ -232,7 +309,7 @@ class ServerCore:
         outcome = self._monitor.wait_for(check, timeout)
         if outcome is None:
             pending = [n for n in names if not self._has_available(n)]
-            raise TimeoutError(f"Models not available after {timeout} s: {', '.join(pending)}")
+            raise TimeoutError(f"Models not available after {timeout:.1f} s: {', '.join(pending)}")
         if isinstance(outcome, ServingError):
             raise outcome
         if outcome == "failed":

@@ -94,9 +94,11 @@ class AspiredVersionsManager:
         num_load_threads: int,
         num_unload_threads: int,
         post_load: PostLoadHook | None = None,
+        retry_deterministic_errors: bool = True,
         storage: VersionStore | None = None,
     ) -> None:
         self._monitor = monitor
+        self._retry_deterministic = retry_deterministic_errors
         self._storage = storage
         self._post_load = post_load
         self._runtime_for = runtime_for
@@ -271,6 +273,7 @@ class AspiredVersionsManager:
             max_num_load_retries=self._max_retries,
             retry_interval_seconds=self._retry_interval,
             cancelled=harness.cancel,
+            retry_deterministic_errors=self._retry_deterministic,
         )
 
     def _unload(self, stream: _Stream, harness: VersionHarness) -> None:

@@ -58,6 +58,7 @@ class _Scan:
     """Complete versions seen once, with the snapshot the next look must match."""
     noted_incomplete: set[int] = field(default_factory=set)
     noted_missing: tuple[int, ...] = ()
+    noted_unversioned: bool = False
     quick_looks: int = 0
     """Looks taken by the settle pass of a new model; after two, only regular polls look."""
 
@@ -68,6 +69,9 @@ class _Scan:
 
 class FileSystemSource:
     """Polls every configured base path on one background thread.
+
+    ``unversioned_as_v1`` (``pyserving serve``): a base path with no version directory that the
+    runtime considers a complete version is served as version 1.
 
     ``poll_wait_seconds`` (``--file_system_poll_wait_seconds``): > 0 poll with that period; 0 look
     once at start (plus the settle look) and never again, even for models added later; < 0 never
@@ -86,9 +90,11 @@ class FileSystemSource:
         on_aspired: AspiredCallback,
         is_complete: CompletenessCheck | None = None,
         store: VersionStore | None = None,
+        unversioned_as_v1: bool = False,
     ) -> None:
         """``store`` reads the base paths; without one, local directories are read with
         ``is_complete`` (the runtime's check; everything counts as complete without it)."""
+        self._unversioned_as_v1 = unversioned_as_v1
         self._poll_wait = poll_wait_seconds
         self._settle = settle_seconds
         self._on_aspired = on_aspired
@@ -182,6 +188,7 @@ class FileSystemSource:
 
     def _look(self, model: ModelConfig, scan: _Scan) -> dict[int, str] | None:
         """The aspired versions of ``model`` now, or None when its base path cannot be read."""
+        base = model.base_path
         try:
             found = self._store.list_versions(model.base_path, model.name)
         except OSError as exc:
@@ -192,6 +199,22 @@ class FileSystemSource:
                 exc,
             )
             return None
+        if (
+            not found
+            and self._unversioned_as_v1
+            and "://" not in base  # a bucket prefix is never itself a version
+            and self._is_complete(model.platform, base)
+        ):
+            # pyserving serve: a base path that is itself a SavedModel is its version 1.
+            found = {1: model.base_path}
+            if not scan.noted_unversioned:
+                scan.noted_unversioned = True
+                logger.info(
+                    "%s holds a model but no numbered version directory: serving it as version 1 "
+                    "of %s",
+                    model.base_path,
+                    model.name,
+                )
         if not found:
             logger.warning(
                 "No versions of servable %s found under base path %s. Did you forget to name your "

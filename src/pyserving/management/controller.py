@@ -65,6 +65,10 @@ class ManagedCore(Protocol):
         self, names: Sequence[str], *, since: int = 0, timeout: float | None = None
     ) -> None: ...
 
+    def check_loadable(
+        self, models: Sequence[ModelConfig], *, base_path_only: bool = False
+    ) -> None: ...
+
 
 class ConfigController:
     """See the module docstring. ``config_file`` is where :meth:`change` persists (and what
@@ -120,6 +124,10 @@ class ConfigController:
             before = self._config
             try:
                 check_new_base_paths(self._allowlist, before, config)
+                # A base path that does not exist would keep the reload waiting for ever (TF
+                # Serving waits too): refuse it before applying anything. An existing directory
+                # may still receive versions, so the rest waits as in TF Serving.
+                self._core.check_loadable(_new_or_moved(before, config), base_path_only=True)
                 self._apply(config, deadline)
             except BaseException as exc:
                 audit("HandleReloadConfigRequest", before, config, exc)
@@ -160,6 +168,10 @@ class ConfigController:
             try:
                 for step in steps:
                     check_new_base_paths(self._allowlist, before, step)
+                if steps:
+                    # Fail fast, changing nothing, on what could never load (no base path, no
+                    # version directory, not a SavedModel...) instead of waiting out the timeout.
+                    self._core.check_loadable(_new_or_moved(before, steps[-1]))
                 for step in steps:
                     self._apply(step, deadline)
                 if self.config_file and self._config != before:
@@ -226,6 +238,23 @@ class ConfigController:
             yield
         finally:
             self._lock.release()
+
+
+def _new_or_moved(before: Config, after: Config) -> list[ModelConfig]:
+    """The models of ``after`` that are new, or whose base path, platform or version policy
+    differ from ``before`` (those are what a change would load)."""
+    if after.WhichOneof("config") != _LIST:
+        return []
+    old = {_loaded_as(m) for m in _models_or_empty(before)}
+    return [m for m in models_from_config(after) if _loaded_as(m) not in old]
+
+
+def _loaded_as(model: ModelConfig) -> tuple[object, ...]:
+    return (model.name, model.base_path, model.platform, model.policy)
+
+
+def _models_or_empty(config: Config) -> Sequence[ModelConfig]:
+    return models_from_config(config) if config.WhichOneof("config") == _LIST else ()
 
 
 def _copy(config: Config) -> Config:

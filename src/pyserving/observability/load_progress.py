@@ -4,7 +4,9 @@ The lifecycle already logs one line per state change with its timing (``Loading 
 ...``, ``Successfully loaded ... (took N s)``...). A multi-gigabyte model can stay LOADING for
 minutes in between; :class:`LoadProgress` (a ServerCore state listener plus one timer thread) logs
 ``Still loading servable version {name: x version: 3} (40 s)`` every ``interval`` seconds for each
-version still LOADING, so an operator can tell a slow load from a hung server.
+version still LOADING, so an operator can tell a slow load from a hung server. A version whose
+load failed and that waits to retry is not loading: the loader logs ``retrying in N s (attempt k
+of n): <error>`` instead.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import time
 from collections.abc import Callable
 
 from pyserving.errors import ServingError
+from pyserving.lifecycle.loader import is_waiting_to_retry
 from pyserving.lifecycle.state import ServableId, ServableState
 
 logger = logging.getLogger("pyserving.lifecycle.progress")
@@ -53,7 +56,7 @@ class LoadProgress:
         lines = [
             f"Still loading servable version {sid} ({elapsed:.0f} s)"
             for sid, elapsed in slow
-            if elapsed >= self._interval
+            if elapsed >= self._interval and not is_waiting_to_retry(sid)
         ]
         for line in lines:
             logger.info("%s", line)

@@ -107,3 +107,9 @@ class Runtime:
     def is_version_complete(self, path: str) -> bool:
         """Whether ``path`` looks fully written (the source skips it until then). Default: True."""
         return True
+
+    def check_version_layout(self, path: str) -> None:
+        """Raise the :class:`~pyserving.errors.ServingError` ``load`` would give for a directory
+        that is not a version of this runtime (no model file, an unsupported format), without
+        loading anything: a config change fails fast with it. Default: no check (``load``
+        reports what is wrong)."""

@@ -37,12 +37,19 @@ class DetectingRuntime(Runtime):
         platform = platform_of(path)
         return platform is not None and get_runtime(platform).is_version_complete(path)
 
+    def check_version_layout(self, path: str) -> None:
+        get_runtime(_platform_or_raise(path)).check_version_layout(path)
+
     def load(self, path: str, options: LoadOptions) -> Model:
-        platform = platform_of(path)
-        if platform is None:
-            raise ServingError(
-                Code.NOT_FOUND,
-                f"Found no model in {path}: expected one of {_expected()} "
-                "(or configure the model's platform)",
-            )
-        return get_runtime(platform).load(path, options)
+        return get_runtime(_platform_or_raise(path)).load(path, options)
+
+
+def _platform_or_raise(path: str) -> str:
+    platform = platform_of(path)
+    if platform is None:
+        raise ServingError(
+            Code.NOT_FOUND,
+            f"Found no model in {path}: expected one of {_expected()} "
+            "(or configure the model's platform)",
+        )
+    return platform

@@ -18,7 +18,9 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from pyserving.errors import ModelRunError, ServingError
 from pyserving.service import examples
+from pyserving.service.input_errors import explain_input_error
 from pyserving.service.multi_inference import (
     InferenceTask,
     MultiPlan,
@@ -58,9 +60,13 @@ class Call(Protocol[R_co]):
         """The result of the run's ``outputs`` (fetch order) on version ``version``."""
         ...
 
+    def explain(self, error: ModelRunError) -> ServingError:
+        """The error the client gets when the model run itself failed with ``error``."""
+        ...
+
 
 class PredictCall:
-    __slots__ = ("_check", "_plan", "inputs", "output_filter", "spec")
+    __slots__ = ("_check", "_plan", "_signature", "inputs", "output_filter", "spec")
 
     def __init__(
         self,
@@ -76,11 +82,13 @@ class PredictCall:
         self.output_filter = output_filter
         self._check = check_method_name
         self._plan: PredictPlan | None = None
+        self._signature: Signature | None = None
 
     def plan(self, signatures: Mapping[str, Signature]) -> tuple[Feeds, Sequence[str]]:
         if callable(self.inputs):
             self.inputs = self.inputs(signatures)
         signature = find_predict_signature(signatures, self.spec.signature_name)
+        self._signature = signature
         plan = plan_predict(
             signature, self.inputs, self.output_filter, check_method_name=self._check
         )
@@ -94,6 +102,13 @@ class PredictCall:
             ResolvedSpec(self.spec.name, version, plan.signature_name),
             dict(zip(plan.fetch_aliases, outputs, strict=True)),
         )
+
+    def explain(self, error: ModelRunError) -> ServingError:
+        """Names the inputs whose dtype or shape differ from the signature's (see
+        :mod:`pyserving.service.input_errors`)."""
+        if self._signature is None or callable(self.inputs):
+            return error
+        return explain_input_error(error, self._signature, self.inputs)
 
 
 class ClassifyCall:
@@ -122,6 +137,9 @@ class ClassifyCall:
             examples.classifications(self._aliases, outputs, self._rows),
         )
 
+    def explain(self, error: ModelRunError) -> ServingError:
+        return error
+
 
 class RegressCall:
     __slots__ = ("_check", "_rows", "_signature_key", "data", "spec")
@@ -148,6 +166,9 @@ class RegressCall:
             ResolvedSpec(self.spec.name, version, self._signature_key),
             examples.regressions(output, self._rows),
         )
+
+    def explain(self, error: ModelRunError) -> ServingError:
+        return error
 
 
 class MultiInferenceCall:
@@ -183,6 +204,9 @@ class MultiInferenceCall:
             else:
                 results.append(RegressResult(spec, examples.regressions(mine[0], self._rows)))
         return results
+
+    def explain(self, error: ModelRunError) -> ServingError:
+        return error
 
 
 AnyCall = PredictCall | ClassifyCall | RegressCall | MultiInferenceCall

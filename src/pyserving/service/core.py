@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from pyserving.errors import Code, ServingError
+from pyserving.errors import Code, ModelRunError, ServingError
 from pyserving.lifecycle.state import VersionStatus
 from pyserving.service.calls import (
     Call,
@@ -98,7 +98,10 @@ class ServingService:
             lease.release()
             raise
         version = lease.version
-        outputs = await self._runner.run(lease, feeds, fetches, timeout_ms)
+        try:
+            outputs = await self._runner.run(lease, feeds, fetches, timeout_ms)
+        except ModelRunError as error:
+            raise call.explain(error) from None
         result = call.finish(version, outputs)
         if self._observers:
             self._notify(call, result)

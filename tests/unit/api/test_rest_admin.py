@@ -148,6 +148,23 @@ def test_labels(setup: tuple[Admin, Any, Path, Path]) -> None:
             400,
             "Invalid ",
         ),
+        (
+            "PUT",
+            "models/b",
+            {"base_path": "/x", "version_policy": {"latest": 3}},
+            "",
+            400,
+            'Invalid "version_policy": {"latest":3}. Expected one of {"latest": {"num_versions": '
+            'N}}, {"all": {}} or {"specific": {"versions": [1, 2]}}.',
+        ),
+        (
+            "PUT",
+            "models/b",
+            {"base_path": "/does/not/exist"},
+            "",
+            404,
+            "Could not find base path /does/not/exist for model b: the path does not exist.",
+        ),
         ("PUT", "models/b", {"base_path": "/x", "platform": "torch"}, "", 400, "Model b requests"),
         ("PUT", "models/a/labels/x", {"version": True}, "", 400, '"version" must be an int64'),
         ("PUT", "models/a/labels/x", {"v": 1}, "", 400, 'The body must be {"version"'),

@@ -11,6 +11,7 @@ import pytest
 
 from pyserving.errors import Code, ServingError
 from pyserving.lifecycle import ModelConfig, ServableState, ServerCore, VersionPolicy
+from pyserving.lifecycle.core import STARTUP_LABELS_HINT
 from pyserving.runtimes.base import LoadOptions
 from tests.unit.lifecycle.lifecycle_support import (
     WAIT,
@@ -53,7 +54,13 @@ def two_versions(tmp_path: Path) -> Path:
 def test_startup_labels_need_the_flag(two_versions: Path) -> None:
     core = ServerCore(load_options=LoadOptions())
     try:
-        assert _raised(core.start, [_both(two_versions, stable=1)]) == _label_error(1)
+        code, message = _label_error(1)
+        hint = "start with --allow_version_labels_for_unavailable_models to accept labels"
+        assert _raised(core.start, [_both(two_versions, stable=1)]) == (
+            code,
+            message + STARTUP_LABELS_HINT,
+        )
+        assert hint in STARTUP_LABELS_HINT
         assert core.model_names() == []  # nothing was started
     finally:
         core.shutdown()

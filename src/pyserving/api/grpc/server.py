@@ -19,6 +19,7 @@ accepting RPCs, lets in-flight ones finish for up to ``grace`` seconds, then can
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import stat
@@ -37,6 +38,11 @@ from pyserving.api.grpc.model_service import ConfigReloader, ModelServicer
 from pyserving.api.grpc.observed import observed_registration
 from pyserving.api.grpc.prediction_service import PredictionServicer
 from pyserving.config.options import ServerOptions
+from pyserving.net.listeners import (
+    HANDSHAKE_DRAIN_SECONDS,
+    listening_sockets_on,
+    refuse_new_handshakes,
+)
 from pyserving.observability.requests import RequestObserver
 from pyserving.protos import model_service_pb2_grpc, prediction_service_pb2_grpc
 from pyserving.security.policy import AccessPolicy
@@ -128,8 +134,21 @@ class GrpcServer:
             return
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
+        await _drain_accept_queue(self.port)
         await server.stop(grace_seconds)
         logger.info("gRPC server stopped")
+
+
+async def _drain_accept_queue(port: int | None) -> None:
+    """Refuse new handshakes on gRPC's listeners and give the accept queue a moment to empty
+    (gRPC keeps accepting until ``stop``), so closing them resets no accepted connection; see
+    :mod:`pyserving.net.listeners`. Connections accepted meanwhile get gRPC's GOAWAY at ``stop``:
+    their RPCs not yet started are retried by gRPC clients on a new connection."""
+    if not port:
+        return
+    refused = [refuse_new_handshakes(sock) for sock in listening_sockets_on(port)]
+    if any(refused):
+        await asyncio.sleep(HANDSHAKE_DRAIN_SECONDS)
 
 
 class _HealthServicer(Protocol):

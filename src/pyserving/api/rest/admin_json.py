@@ -21,6 +21,10 @@ Entry = model_server_config_pb2.ModelConfig
 
 MODEL_KEYS: Final = ("name", "base_path", "platform", "version_policy", "version_labels")
 _MODEL_TYPE_TENSORFLOW = 1
+POLICY_SHAPES: Final = (
+    'Expected one of {"latest": {"num_versions": N}}, {"all": {}} or '
+    '{"specific": {"versions": [1, 2]}}.'
+)
 
 
 def parse_object(body: bytes) -> dict[str, Any]:
@@ -57,8 +61,12 @@ def entry_from_json(name: str, data: dict[str, Any]) -> Entry:
     if policy is not None:
         try:
             json_format.ParseDict(policy, entry.model_version_policy)
-        except json_format.ParseError as exc:
-            raise invalid_argument(f'Invalid "version_policy": {exc}') from None
+        except json_format.ParseError:
+            # protobuf's text names Python internals ("'int' object is not iterable"): say what
+            # was sent and which shapes are expected instead.
+            raise invalid_argument(
+                f'Invalid "version_policy": {orjson.dumps(policy).decode()}. {POLICY_SHAPES}'
+            ) from None
     labels = data.get("version_labels", {})
     if not isinstance(labels, dict):
         raise invalid_argument('"version_labels" must be an object of label -> version')

@@ -7,7 +7,7 @@ from typing import Final
 
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
-from pyserving.errors import Code, ServingError
+from pyserving.errors import Code, ModelRunError, ServingError
 
 _LOAD_CODES: Final[tuple[tuple[type[BaseException], Code], ...]] = (
     (ort_state.NoSuchFile, Code.NOT_FOUND),
@@ -40,5 +40,6 @@ def load_error(path: str, exc: BaseException) -> ServingError:
 
 
 def run_error(exc: BaseException) -> ServingError:
+    """A failed run: a :class:`ModelRunError`, so bad inputs are explained to the client."""
     code = next((c for t, c in _RUN_CODES if isinstance(exc, t)), Code.INTERNAL)
-    return ServingError(code, message(exc))
+    return ModelRunError(code, message(exc))

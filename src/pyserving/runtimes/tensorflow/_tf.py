@@ -24,11 +24,13 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow.core.protobuf import config_pb2, saved_model_pb2
 from tensorflow.python.client import pywrap_tf_session
+from tensorflow.python.util import deprecation
 
 __all__ = [
     "OpError",
     "config_pb2",
     "delete_buffer",
+    "load_saved_model",
     "new_buffer",
     "new_session",
     "saved_model_pb2",
@@ -49,6 +51,14 @@ def new_session(config: Any) -> Any:
     context's defaults (soft placement on, ...), which TensorFlow Serving's C++ sessions don't.
     """
     return tf.compat.v1.Session(graph=tf.Graph(), config=config)
+
+
+def load_saved_model(session: Any, tags: list[str], path: str) -> Any:
+    """``tf.compat.v1.saved_model.loader.load`` (TF Serving's TF1 session loading), without the
+    deprecation warning TensorFlow logs for that API on every call: it is for TensorFlow's users,
+    and here it would only be noise in the server's log."""
+    with deprecation.silence():
+        return tf.compat.v1.saved_model.loader.load(session, tags, path)
 
 
 def session_handle(session: Any) -> Any:

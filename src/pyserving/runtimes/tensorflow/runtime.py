@@ -45,6 +45,11 @@ class TensorFlowRuntime(Runtime):
         :func:`saved_model.is_version_complete`); the file-system source skips it until then."""
         return saved_model.is_version_complete(path)
 
+    def check_version_layout(self, path: str) -> None:
+        """Raise the error ``load`` would give for a directory that is not a SavedModel (no
+        ``saved_model.pb``, a legacy SessionBundle); used to fail fast before applying a config."""
+        saved_model.check_layout(path)
+
     def load(self, path: str, options: LoadOptions) -> TensorFlowModel:
         """Load the SavedModel in ``path``; blocking.
 
@@ -82,7 +87,7 @@ def _open_session(path: str, tags: tuple[str, ...], config: Any) -> Any:
     except _tf.OpError as exc:
         raise from_op_error(exc) from None
     try:
-        _tf.tf.compat.v1.saved_model.loader.load(session, list(tags), path)
+        _tf.load_saved_model(session, list(tags), path)
     except _tf.OpError as exc:  # Restoring variables or running init ops failed.
         session.close()
         raise from_op_error(exc) from None

@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from pyserving.errors import Code, ServingError, invalid_argument, unimplemented
+from pyserving.errors import Code, ModelRunError, ServingError, invalid_argument, unimplemented
 from pyserving.runtimes.tensorflow import _tf
 from pyserving.runtimes.tensorflow.signatures import NOT_RUNNABLE
 from pyserving.runtimes.tensorflow.status import describe, from_op_error
@@ -135,7 +135,8 @@ class SessionRunner:
         try:
             results = _tf.session_run(self._handle, run_options.pointer, feed_map, fetch_list)
         except _tf.OpError as exc:
-            raise from_op_error(exc) from None
+            error = from_op_error(exc)
+            raise ModelRunError(error.code, error.message) from None
         except Exception as exc:
             raise ServingError(Code.INTERNAL, f"TensorFlow run failed: {describe(exc)}") from None
         return [_as_array(result) for result in results]
