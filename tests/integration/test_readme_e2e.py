@@ -79,9 +79,15 @@ def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return config
 
 
-def _make_run_server(config: Path) -> ServerProcess:
+def _make_run_server(config: Path, *extra: str) -> ServerProcess:
     # The Makefile's `run` command, on free ports.
-    args = ["--port={grpc_port}", "--rest_api_port={rest_port}", f"--model_config_file={config}"]
+    args = [
+        "--port={grpc_port}",
+        "--rest_api_port={rest_port}",
+        f"--model_config_file={config}",
+        "--enable_admin_api",
+        *extra,
+    ]
     server = ServerProcess(args)
     deadline = time.monotonic() + 240
     while True:
@@ -173,7 +179,8 @@ def test_admin_put_of_a_missing_path_fails_at_once_over_rest_and_grpc(
     config = tmp_path / "models.config"
     shutil.copy(demo_config, config)
     before = config.read_text()
-    running = _make_run_server(config)
+    # Allowed roots that hold the missing paths: this test is about their absence.
+    running = _make_run_server(config, f"--model_base_path_allowlist=/models,{tmp_path}")
     try:
         started = time.monotonic()
         response = httpx.put(
@@ -212,4 +219,5 @@ def test_make_run_takes_the_ports_the_readme_names() -> None:
         check=False,
     )
     assert "--port=9500 --rest_api_port=9501" in done.stdout, done.stdout + done.stderr
+    assert "--enable_admin_api" in done.stdout  # the README's admin examples need it
     assert "make run REST_PORT=9501 GRPC_PORT=9500" in README.read_text()
