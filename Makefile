@@ -7,7 +7,7 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz-http2 \
+.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz fuzz-http2 \
 	soak-grpc h2load test-storage-large test-onnx-only container-image container-test container-lock
 
 setup: $(STAMP)
@@ -33,7 +33,7 @@ demo: $(STAMP)
 
 run: demo
 	$(BIN)/tensorflow_model_server --port=$(GRPC_PORT) --rest_api_port=$(REST_PORT) \
-		--model_config_file=demo/models/models.config
+		--model_config_file=demo/models/models.config --enable_admin_api
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -44,6 +44,10 @@ typecheck: $(STAMP)
 
 test: $(STAMP) setup-browser check-protos lint typecheck
 	$(BIN)/pytest
+
+# `make fuzz`: the decoders' property tests at 10^5 cases per target (`make test` runs 10^3).
+fuzz: $(STAMP)
+	PYSERVING_FUZZ_EXAMPLES=100000 $(BIN)/pytest tests/fuzz -q --timeout=0
 
 # The console's browser tests drive Debian's Chromium with Playwright (Playwright's own browser
 # download needs the internet; it is never used).

@@ -29,9 +29,11 @@ from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from pyserving.api.rest.admin import admin_routes
+from pyserving.api.rest.admin import admin_off_routes, admin_routes
 from pyserving.api.rest.app import RestApp
-from pyserving.api.rest.router import BaseRoute
+from pyserving.api.rest.auth import AuthMiddleware
+from pyserving.api.rest.limits import InFlightLimit, guarded_protocol
+from pyserving.api.rest.router import BaseRoute, Middleware, with_middleware
 from pyserving.api.rest.server import RestServer
 from pyserving.api.v2.rest import V2Rest
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
@@ -50,6 +52,13 @@ from pyserving.observability.request_log import settings as request_log_settings
 from pyserving.operations import Operations
 from pyserving.runtimes.base import Runtime
 from pyserving.runtimes.registry import get_runtime, load_options
+from pyserving.security.policy import AccessPolicy
+from pyserving.security.setup import (
+    access_policy,
+    admin_api_enabled,
+    base_path_allowlist,
+    console_permissions,
+)
 from pyserving.service.execution import ModelRunner, ThreadRunner
 from pyserving.warmup import warmup_hook
 
@@ -106,14 +115,17 @@ def rest_routes(
     controller: ConfigController,
     v2: V2Rest,
     console: Sequence[BaseRoute] = (),
+    *,
+    admin: bool = True,
 ) -> list[BaseRoute]:
     """Every REST route beside ``/v1/models``: what each feature contributes, in order (the
     inference routes first: every route tried before the matching one costs each request).
-    ``console``: the console's routes when it is enabled (they need the running service)."""
+    ``console``: the console's routes when it is enabled (they need the running service);
+    ``admin``: the admin API, else ``/v1/admin`` answers how to turn it on."""
     return [
         *v2.routes(),  # the Open Inference Protocol: /v2
         *ops.rest_routes(),  # the Prometheus page, the probes
-        *admin_routes(controller),  # /v1/admin/
+        *(admin_routes(controller) if admin else admin_off_routes()),  # /v1/admin/
         *console,  # /, /console/, /demo/digits
     ]
 
@@ -129,6 +141,8 @@ def run_server(options: ServerOptions) -> int:
         ops = Operations(options)
         config = config_from_options(options)
         batching = batching_setup(options)
+        policy = access_policy(options)
+        allowlist = base_path_allowlist(options, config)
     except ServingError as error:
         return _fail(error)
     try:
@@ -148,6 +162,7 @@ def run_server(options: ServerOptions) -> int:
             config_file=options.model_config_file,
             on_served=request_log_settings.publish,
             default_platform=options.default_platform,
+            allowlist=allowlist,
         )
         controller.start(config)
         if options.keep_serving_on_load_failure:
@@ -174,7 +189,7 @@ def run_server(options: ServerOptions) -> int:
     gc.collect()
     gc.freeze()
     try:
-        return _run_loop(options, core, batching, controller, ops, rest_socket)
+        return _run_loop(options, core, batching, controller, ops, rest_socket, policy)
     finally:
         _exit_on_next_signal()  # the event loop's handlers are gone; models may take a while
         if poller is not None:
@@ -199,6 +214,7 @@ def _run_loop(
     controller: ConfigController,
     ops: Operations,
     rest_socket: socket.socket | None,
+    policy: AccessPolicy,
 ) -> int:
     factory: Callable[[], asyncio.AbstractEventLoop]
     try:
@@ -208,7 +224,7 @@ def _run_loop(
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
         factory = asyncio.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(_serve(options, core, batching, controller, ops, rest_socket))
+        return runner.run(_serve(options, core, batching, controller, ops, rest_socket, policy))
 
 
 async def _serve(
@@ -218,6 +234,7 @@ async def _serve(
     controller: ConfigController,
     ops: Operations,
     rest_socket: socket.socket | None,
+    policy: AccessPolicy,
 ) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -234,6 +251,9 @@ async def _serve(
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, on_signal, signum)
+    if policy.enabled:
+        loop.add_signal_handler(signal.SIGHUP, policy.reload)
+    admin = admin_api_enabled(options)
 
     workers = max(options.rest_api_num_threads, options.grpc_max_threads, 4)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model-run")
@@ -252,7 +272,7 @@ async def _serve(
         runner,
         enable_signature_method_name_check=options.enable_signature_method_name_check,
     )
-    repository = ModelRepository(controller, service.model_status)
+    repository = ModelRepository(controller, service.model_status, changes_enabled=admin)
 
     def ready() -> bool:
         """V2 ServerReady: every model AVAILABLE and no shutdown begun (as /readyz)."""
@@ -268,7 +288,7 @@ async def _serve(
             from pyserving.api.v2.grpc import inference_service
 
             extra_services = [
-                admin_service(controller),
+                *([admin_service(controller)] if admin else []),
                 inference_service(service, repository, ready),
             ]
             if options.enable_profiler:
@@ -281,6 +301,7 @@ async def _serve(
                 options,
                 extra_services=extra_services,
                 observer=ops.observer,
+                policy=policy,
             )
             await grpc_server.start()
         if rest_socket is not None:
@@ -295,18 +316,34 @@ async def _serve(
                 console_metrics = MetricsWindow()
                 console_metrics.start()
                 console = console_routes(
-                    service, controller, console_metrics, protocols=("tfserving", "v2")
+                    service,
+                    controller,
+                    console_metrics,
+                    protocols=("tfserving", "v2"),
+                    permissions=console_permissions(policy, admin=admin),
                 )
             app = RestApp(
                 service,
                 timeout_ms=options.rest_api_timeout_in_ms,
                 enable_cors=options.rest_api_enable_cors_support,
                 max_body_bytes=options.rest_api_max_body_bytes,
-                routes=rest_routes(ops, controller, v2, console),
+                routes=rest_routes(ops, controller, v2, console, admin=admin),
                 observer=ops.observer,
             )
+            middleware = [Middleware(InFlightLimit, options.rest_api_max_in_flight)]
+            if policy.enabled:
+                middleware.append(Middleware(AuthMiddleware, policy, ops.metrics_path))
+            front_door = with_middleware(app, middleware)
             rest_server = RestServer(
-                app, rest_socket, graceful_seconds=options.shutdown_grace_seconds
+                front_door,
+                rest_socket,
+                graceful_seconds=options.shutdown_grace_seconds,
+                ssl_config_file=options.rest_api_ssl_config_file,
+                protocol=guarded_protocol(
+                    options.rest_api_header_timeout_seconds,
+                    options.rest_api_body_timeout_seconds,
+                    options.rest_api_max_header_bytes,
+                ),
             )
             await rest_server.start()
             logger.info("Exporting HTTP/REST API at:localhost:%d ...", rest_server.port)

@@ -90,6 +90,9 @@ def rest_server(
         f"--rest_api_timeout_in_ms={TIMEOUT_MS}",
         f"--rest_api_max_body_bytes={MAX_BODY_BYTES}",
         "--file_system_poll_wait_seconds=1",
+        # The V2 repository tests load models built under the session's temporary directory.
+        "--enable_admin_api",
+        f"--model_base_path_allowlist={shared_models},{tmp_path_factory.getbasetemp()}",
     ]
     with running_server(args, f"/v1/models/{DEFAULT}") as server:
         _wait_until_available(server, list(served))

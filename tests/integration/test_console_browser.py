@@ -54,7 +54,7 @@ def server(demo_models: Path, shared_models: Path, tmp_path: Path) -> Iterator[S
         "}\n"
     )
     args = ["serve", "--model-config-file", str(config), "--port", "{grpc_port}",
-            "--rest-port", "{rest_port}"]  # fmt: skip
+            "--rest-port", "{rest_port}", "--enable-admin-api"]  # fmt: skip
     with running_server(args, "/readyz", program="pyserving") as process:
         deadline = time.monotonic() + 120
         while httpx.get(process.base_url + "/readyz", timeout=5).status_code != 200:
@@ -124,7 +124,7 @@ def test_console_shows_models_versions_states_and_signatures(
 
 
 def test_version_load_and_label_moves_appear_live(
-    server: ServerProcess, page: Page, problems: PageProblems
+    server: ServerProcess, page: Page, problems: PageProblems, demo_models: Path
 ) -> None:
     page.goto(server.base_url + "/console/")
     digits = model_card(page, "digits")
@@ -165,7 +165,7 @@ def test_version_load_and_label_moves_appear_live(
     # A failing action reports the server's error.
     problems.allowed_statuses.add(400)
     page.fill("#add-name", "broken")
-    page.fill("#add-path", "/nonexistent")
+    page.fill("#add-path", str(demo_models / "nonexistent"))  # inside the allowed roots
     page.fill("#add-platform", "bogus")
     page.get_by_role("button", name="Load", exact=True).last.click()
     page.locator("#confirm-dialog").get_by_role("button", name="Confirm").click()

@@ -104,6 +104,8 @@ def served(shared_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "--model_config_file_poll_wait_seconds=1",
         "--file_system_poll_wait_seconds=1",
         "--max_num_load_retries=0",
+        "--enable_admin_api",
+        f"--model_base_path_allowlist={work},{shared_models}",
     ]
     with (
         running_server(args, f"/v1/models/{TWO}") as server,
@@ -228,7 +230,12 @@ def test_admin_changes_survive_a_restart(shared_models: Path, tmp_path: Path) ->
         + _entry("hp2", shared_models / "saved_model_half_plus_two_cpu")
         + " }"
     )
-    args = ["--port={grpc_port}", "--rest_api_port={rest_port}", f"--model_config_file={config}"]
+    args = [
+        "--port={grpc_port}",
+        "--rest_api_port={rest_port}",
+        f"--model_config_file={config}",
+        "--enable_admin_api",
+    ]
     with (
         running_server(args, "/v1/models/hp2") as server,
         httpx.Client(base_url=server.base_url, timeout=60.0) as http,

@@ -371,6 +371,7 @@ def test_gcs_models_from_a_config_file_and_the_admin_api(
             f"--model_config_file={config}",
             f"--model_cache_dir={cache}",
             "--file_system_poll_wait_seconds=1",
+            "--enable_admin_api",
         ]
         with running_server(args, "/v1/models/m", env=store.env()) as server:
             assert served_version(server) == 1

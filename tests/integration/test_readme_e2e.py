@@ -75,13 +75,23 @@ def demo_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_demo = _build_demo()
     config = tmp_path_factory.mktemp("readme") / "models.config"
     half_plus_two = (SHARED_MODELS / build_demo.HALF_PLUS_TWO_DIR).resolve()
-    config.write_text(build_demo.model_config_text(half_plus_two, DEMO / build_demo.MODEL_NAME))
+    config.write_text(
+        build_demo.model_config_text(
+            half_plus_two, DEMO / build_demo.MODEL_NAME, DEMO / build_demo.ONNX_MODEL_NAME
+        )
+    )
     return config
 
 
-def _make_run_server(config: Path) -> ServerProcess:
+def _make_run_server(config: Path, *extra: str) -> ServerProcess:
     # The Makefile's `run` command, on free ports.
-    args = ["--port={grpc_port}", "--rest_api_port={rest_port}", f"--model_config_file={config}"]
+    args = [
+        "--port={grpc_port}",
+        "--rest_api_port={rest_port}",
+        f"--model_config_file={config}",
+        "--enable_admin_api",
+        *extra,
+    ]
     server = ServerProcess(args)
     deadline = time.monotonic() + 240
     while True:
@@ -155,7 +165,7 @@ def test_readme_curls_work_as_written_and_admin_changes_survive_a_restart(
     served = httpx.get(f"{server.base_url}/v1/admin/models", timeout=30).json()
     digits = next(m for m in served["models"] if m["name"] == "digits")
     assert digits["version_policy"] == {"latest": {"num_versions": 1}}
-    assert [m["name"] for m in served["models"]] == ["half_plus_two", "digits"]
+    assert [m["name"] for m in served["models"]] == ["half_plus_two", "digits", "digits_onnx"]
 
     # A restart serves what the admin API last wrote (item: `make run` keeps it too).
     server.stop()
@@ -173,7 +183,8 @@ def test_admin_put_of_a_missing_path_fails_at_once_over_rest_and_grpc(
     config = tmp_path / "models.config"
     shutil.copy(demo_config, config)
     before = config.read_text()
-    running = _make_run_server(config)
+    # Allowed roots that hold the missing paths: this test is about their absence.
+    running = _make_run_server(config, f"--model_base_path_allowlist=/models,{tmp_path}")
     try:
         started = time.monotonic()
         response = httpx.put(
@@ -199,7 +210,12 @@ def test_admin_put_of_a_missing_path_fails_at_once_over_rest_and_grpc(
         assert config.read_text() == before
     finally:
         running.stop()
-    assert "Could not find base path /models/digits" not in running.output  # no poll noise
+    noise = [  # the audit line of the refused change is expected; no poller noise
+        line
+        for line in running.output.splitlines()
+        if "Could not find base path /models/digits" in line and "pyserving.audit" not in line
+    ]
+    assert not noise
 
 
 def test_make_run_takes_the_ports_the_readme_names() -> None:
@@ -212,4 +228,5 @@ def test_make_run_takes_the_ports_the_readme_names() -> None:
         check=False,
     )
     assert "--port=9500 --rest_api_port=9501" in done.stdout, done.stdout + done.stderr
+    assert "--enable_admin_api" in done.stdout  # the README's admin examples need it
     assert "make run REST_PORT=9501 GRPC_PORT=9500" in README.read_text()

@@ -156,6 +156,7 @@ def test_versions_and_labels_change_under_load_without_a_failed_request(tmp_path
         "--rest_api_port={rest_port}",
         f"--model_config_file={config}",
         "--file_system_poll_wait_seconds=1",
+        "--enable_admin_api",
     ]
     available: dict[int, float] = {}
     moves: list[LabelMove] = []

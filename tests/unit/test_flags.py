@@ -91,6 +91,14 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("onnx_inter_op_threads", Kind.INT32, 0),
     ("onnx_graph_optimization_level", Kind.STRING, "all"),
     ("onnx_allow_spinning", Kind.BOOL, False),
+    ("auth_tokens_file", Kind.STRING, ""),
+    ("enable_admin_api", Kind.BOOL, False),
+    ("model_base_path_allowlist", Kind.STRING, ""),
+    ("rest_api_ssl_config_file", Kind.STRING, ""),
+    ("rest_api_max_in_flight", Kind.INT32, 1000),
+    ("rest_api_header_timeout_seconds", Kind.INT32, 10),
+    ("rest_api_body_timeout_seconds", Kind.INT32, 30),
+    ("rest_api_max_header_bytes", Kind.INT64, 64 * 1024),
 ]
 PY_TYPES = {Kind.INT32: int, Kind.INT64: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.STRING: str}
 

@@ -27,6 +27,7 @@ from pyserving.config.models import parse_version_policy
 from pyserving.config.monitoring import DEFAULT_PROMETHEUS_PATH
 from pyserving.config.options import ServerOptions
 from pyserving.errors import ServingError
+from pyserving.security import token_command
 
 __all__ = ["UsageError", "build_parser", "main", "options_from_args", "parse_model_arg"]
 
@@ -116,9 +117,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the web console at / and the digits page at /demo/digits on the REST port (on)",
     )
     serve.add_argument(
+        "--auth-tokens-file",
+        default="",
+        help="require bearer tokens from this file (create them with `pyserving token`)",
+    )
+    serve.add_argument(
+        "--enable-admin-api",
+        action="store_true",
+        help="serve the admin API without tokens (anyone reaching the ports may change models)",
+    )
+    serve.add_argument(
+        "--model-base-path-allowlist",
+        default="",
+        help="comma-separated roots run-time model changes may load from (default: the "
+        "directories holding the start-up models)",
+    )
+    serve.add_argument(
+        "--ssl-config-file", default="", help="an SSLConfig text file: TLS on both ports"
+    )
+    serve.add_argument(
         "--version", dest="serve_version", action="store_true", help="print the versions and exit"
     )
     commands.add_parser("version", help="print the versions and exit")
+    token_command.add_parser(commands)
     return parser
 
 
@@ -201,6 +222,11 @@ def options_from_args(args: argparse.Namespace) -> ServerOptions:
         port_flag_names=("--port", "--rest-port"),
         enable_console=args.console,
         default_platform="auto",
+        auth_tokens_file=_absolute(args.auth_tokens_file) if args.auth_tokens_file else "",
+        enable_admin_api=args.enable_admin_api,
+        model_base_path_allowlist=args.model_base_path_allowlist,
+        ssl_config_file=args.ssl_config_file,
+        rest_api_ssl_config_file=args.ssl_config_file,
     )
     if args.model_config_file:
         return dataclasses.replace(options, model_config_file=_absolute(args.model_config_file))
@@ -219,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.version or args.command == "version" or getattr(args, "serve_version", False):
         sys.stdout.write(version_text())
         return 0
+    if args.command == "token":
+        return token_command.run(args)
     if args.command != "serve":
         build_parser().print_help(sys.stderr)
         return _USAGE_ERROR

@@ -156,12 +156,18 @@ def _shape(proto: tensor_pb2.TensorProto) -> tuple[tuple[int, ...], int]:
             f"the shape has {len(dims)} dimensions, more than the {MAX_RANK} supported"
         )
     count = 1
+    # numpy refuses a shape whose non-zero dimensions times the item size (up to 16 bytes)
+    # overflow int64, even when another dimension is 0: refuse it here with a clear message.
+    nonzero = 1
     for size in dims:
         if size < 0:
             raise _Malformed(f"the shape {_text(dims)} has a negative dimension")
         count *= size
+        nonzero *= size or 1
     if count > _INT64_MAX:
         raise _Malformed(f"the shape {_text(dims)} has more than 2^63-1 elements")
+    if nonzero * 16 > _INT64_MAX:
+        raise _Malformed(f"the shape {_text(dims)} is too large to hold, even empty")
     return dims, count
 
 

@@ -20,16 +20,24 @@ from pyserving.dtypes import V2_DATATYPES, v2_to_numpy
 from pyserving.errors import ServingError, invalid_argument
 
 _LENGTH: Final = struct.Struct("<I")
+_INT64_MAX: Final = 2**63 - 1
 
 
 def element_count(name: str, shape: Sequence[int]) -> int:
-    """The number of elements ``shape`` declares; INVALID_ARGUMENT for a negative dimension."""
+    """The number of elements ``shape`` declares; INVALID_ARGUMENT for a negative dimension, or
+    for an empty shape numpy cannot hold (its non-zero dimensions times the largest item size,
+    16 bytes, must fit in int64)."""
+    nonzero = 1
     for dim in shape:
         if dim < 0:
             raise invalid_argument(
                 f"Input '{name}' has shape {list(shape)}: dimensions must be >= 0"
             )
-    return math.prod(shape)
+        nonzero *= dim or 1
+    count = math.prod(shape)
+    if count == 0 and nonzero * 16 > _INT64_MAX:  # a non-empty one fails on its data's count
+        raise invalid_argument(f"Input '{name}' has shape {list(shape)}, too large to hold")
+    return count
 
 
 def numpy_dtype(name: str, datatype: str) -> np.dtype[np.generic]:

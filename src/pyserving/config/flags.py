@@ -100,6 +100,14 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "onnx_inter_op_threads",
         "onnx_graph_optimization_level",
         "onnx_allow_spinning",
+        "auth_tokens_file",
+        "enable_admin_api",
+        "model_base_path_allowlist",
+        "rest_api_ssl_config_file",
+        "rest_api_max_in_flight",
+        "rest_api_header_timeout_seconds",
+        "rest_api_body_timeout_seconds",
+        "rest_api_max_header_bytes",
     }
 )
 
@@ -461,6 +469,59 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _EXTENSION + "ONNX Runtime intra-op threads busy-wait for work (lower latency for big "
         "graphs, at the cost of CPU other work could use).",
     ),
+    Flag(
+        "auth_tokens_file",
+        _S,
+        _EXTENSION + "JSON file of hashed bearer tokens, each with scopes (infer, read, admin, "
+        "metrics); create entries with `pyserving token`. Re-read when it changes and on "
+        "SIGHUP. Empty: every API is open, as in TF Serving.",
+    ),
+    Flag(
+        "enable_admin_api",
+        _B,
+        _EXTENSION + "Serve the admin API (REST /v1/admin, gRPC ModelAdminService) although no "
+        "--auth_tokens_file is set (anyone reaching the port may then change models). With "
+        "tokens it is on, for tokens with the admin scope.",
+    ),
+    Flag(
+        "model_base_path_allowlist",
+        _S,
+        _EXTENSION + "Comma-separated directories (or s3:// / gs:// prefixes) under which base "
+        "paths given at run time (admin API, HandleReloadConfigRequest) must lie. Empty: the "
+        "directories holding the base paths of the models configured at start-up.",
+    ),
+    Flag(
+        "rest_api_ssl_config_file",
+        _S,
+        _EXTENSION + "SSLConfig text file (the format of --ssl_config_file) for HTTPS on the "
+        "REST port: server_key and server_cert; custom_ca verifies client certificates and "
+        "client_verify requires them (mutual TLS). May name the same file as "
+        "--ssl_config_file. Empty: plain HTTP, as in TF Serving.",
+    ),
+    Flag(
+        "rest_api_max_in_flight",
+        _I32,
+        _EXTENSION + "HTTP/REST requests served at once; more get HTTP 429 with Retry-After "
+        "(probes are always answered).",
+    ),
+    Flag(
+        "rest_api_header_timeout_seconds",
+        _I32,
+        _EXTENSION + "Seconds an HTTP/REST request's line and headers may take to arrive; a "
+        "slower client is disconnected.",
+    ),
+    Flag(
+        "rest_api_body_timeout_seconds",
+        _I32,
+        _EXTENSION + "Seconds an HTTP/REST request body may pause between chunks; a slower "
+        "client is disconnected.",
+    ),
+    Flag(
+        "rest_api_max_header_bytes",
+        _I64,
+        _EXTENSION + "Largest HTTP/REST request line plus headers, in bytes; a larger one gets "
+        "HTTP 431.",
+    ),
 )
 
 FLAGS_BY_NAME: Final[dict[str, Flag]] = {flag.name: flag for flag in FLAGS}
@@ -637,6 +698,14 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument(f'--grpc_server must be {choices}, not "{options.grpc_server}"')
     if options.rest_api_max_body_bytes <= 0:
         raise invalid_argument("--rest_api_max_body_bytes must be positive.")
+    for name in (
+        "rest_api_max_in_flight",
+        "rest_api_header_timeout_seconds",
+        "rest_api_body_timeout_seconds",
+        "rest_api_max_header_bytes",
+    ):
+        if getattr(options, name) <= 0:
+            raise invalid_argument(f"--{name} must be positive.")
     if options.request_log_max_bytes <= 0:
         raise invalid_argument("--request_log_max_bytes must be positive.")
     if options.shutdown_grace_seconds < 0:

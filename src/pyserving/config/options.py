@@ -117,6 +117,23 @@ class ServerOptions:
     onnx_inter_op_threads: int = 0
     onnx_graph_optimization_level: str = "all"
     onnx_allow_spinning: bool = False
+    #: JSON file of hashed bearer tokens with scopes (see pyserving.security.tokens); "" = open.
+    auth_tokens_file: str = ""
+    #: Serve the admin API (REST /v1/admin, gRPC ModelAdminService) without tokens configured.
+    enable_admin_api: bool = False
+    #: Comma-separated roots that base paths given at run time (admin API, reloads) must lie
+    #: under; "" = the directories holding the start-up models' base paths.
+    model_base_path_allowlist: str = ""
+    #: SSLConfig text file (as --ssl_config_file) for HTTPS on the REST port; "" = plain HTTP.
+    rest_api_ssl_config_file: str = ""
+    #: REST requests served at once; beyond: 429 with Retry-After (probes are never refused).
+    rest_api_max_in_flight: int = 1000
+    #: Seconds a REST request's line and headers may take to arrive (from its first byte).
+    rest_api_header_timeout_seconds: int = 10
+    #: Seconds a REST request body may pause between chunks.
+    rest_api_body_timeout_seconds: int = 30
+    #: Largest REST request line plus headers, in bytes; larger: 431.
+    rest_api_max_header_bytes: int = 64 * 1024
 
     # pyserving only, not a flag: (model name, absolute base path) pairs given to
     # ``pyserving serve`` with several paths. When non-empty it replaces model_name /

@@ -32,8 +32,10 @@ from pyserving.config.models import models_from_config, read_model_server_config
 from pyserving.errors import Code, ServingError, failed_precondition
 from pyserving.lifecycle.config import ModelConfig
 from pyserving.lifecycle.core import ReloadTicket
+from pyserving.management.audit import audit, check_new_base_paths
 from pyserving.management.persist import write_config_atomically
 from pyserving.protos import model_server_config_pb2
+from pyserving.security.allowlist import BasePathAllowlist
 
 logger = logging.getLogger("pyserving.config")
 
@@ -87,9 +89,11 @@ class ConfigController:
         config_file: str = "",
         on_served: Callable[[Config], None] | None = None,
         default_platform: str = "",
+        allowlist: BasePathAllowlist | None = None,
     ) -> None:
         self._core = core
         self._default_platform = default_platform
+        self._allowlist = allowlist
         self.config_file = config_file
         self._on_served = on_served
         self._lock = threading.Lock()
@@ -113,14 +117,22 @@ class ConfigController:
 
     def reload(self, config: Config, *, timeout: float | None = None) -> None:
         """Apply ``config`` and wait until the models it adds are AVAILABLE (TF Serving's
-        ``ReloadConfig``; the config stays applied when a load then fails)."""
+        ``ReloadConfig``; the config stays applied when a load then fails). New base paths
+        must pass the allowlist; the change is audited."""
         deadline = _deadline(timeout)
         with self._locked(deadline):
-            # A base path that does not exist would keep the reload waiting for ever (TF Serving
-            # waits too): refuse it before applying anything. An existing directory may still
-            # receive versions, so the rest waits as in TF Serving.
-            self._core.check_loadable(_new_or_moved(self._config, config), base_path_only=True)
-            self._apply(config, deadline)
+            before = self._config
+            try:
+                check_new_base_paths(self._allowlist, before, config)
+                # A base path that does not exist would keep the reload waiting for ever (TF
+                # Serving waits too): refuse it before applying anything. An existing directory
+                # may still receive versions, so the rest waits as in TF Serving.
+                self._core.check_loadable(_new_or_moved(before, config), base_path_only=True)
+                self._apply(config, deadline)
+            except BaseException as exc:
+                audit("HandleReloadConfigRequest", before, config, exc)
+                raise
+            audit("HandleReloadConfigRequest", before, config, None)
 
     def sync_with_file(self) -> None:
         """One poll of ``config_file``: apply it if it differs from the served config. Logs
@@ -140,27 +152,35 @@ class ConfigController:
                     "PollFilesystemAndReloadConfig failed to ReloadConfig: %s", error.message
                 )
 
-    def change(self, edit: Change[T], *, timeout: float | None = None) -> T:
+    def change(
+        self, edit: Change[T], *, timeout: float | None = None, action: str = "admin API"
+    ) -> T:
         """Admin transaction (see the module docstring): ``edit`` runs under the lock with the
         served config; its configs are applied in turn, each waiting for the models it adds;
         then the result is written to ``config_file``. Any failure restores the config served
-        before and re-raises."""
+        before and re-raises. New base paths must pass the allowlist; the change is audited
+        (``action`` names the entry point)."""
         deadline = _deadline(timeout)
         with self._locked(deadline):
             before = self._config
             steps, result = edit(_copy(before))
-            if steps:
-                # Fail fast, changing nothing, on what could never load (no base path, no
-                # version directory, not a SavedModel...) instead of waiting out the timeout.
-                self._core.check_loadable(_new_or_moved(before, steps[-1]))
+            wanted = steps[-1] if steps else before
             try:
+                for step in steps:
+                    check_new_base_paths(self._allowlist, before, step)
+                if steps:
+                    # Fail fast, changing nothing, on what could never load (no base path, no
+                    # version directory, not a SavedModel...) instead of waiting out the timeout.
+                    self._core.check_loadable(_new_or_moved(before, steps[-1]))
                 for step in steps:
                     self._apply(step, deadline)
                 if self.config_file and self._config != before:
                     write_config_atomically(self.config_file, self._config)
-            except BaseException:
+            except BaseException as exc:
                 self._restore(before)
+                audit(action, before, wanted, exc)
                 raise
+            audit(action, before, wanted, None)
             return result
 
     # -- under the lock ---------------------------------------------------------------------------

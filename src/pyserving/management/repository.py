@@ -47,8 +47,12 @@ class ModelRepository:
     """See the module docstring. ``statuses(name)`` lists a served model's versions (raises
     ServingError for a model with none yet)."""
 
-    def __init__(self, controller: ConfigController, statuses: StatusSource) -> None:
+    def __init__(
+        self, controller: ConfigController, statuses: StatusSource, *, changes_enabled: bool = True
+    ) -> None:
+        """``changes_enabled``: False when the admin API is off (load and unload then refuse)."""
         self._controller = controller
+        self._changes_enabled = changes_enabled
         self._statuses = statuses
         self._lock = threading.Lock()
         self._unloaded: dict[str, Entry] = {}
@@ -95,6 +99,7 @@ class ModelRepository:
     def load(self, name: str, entry: Entry | None = None, *, timeout: float | None = None) -> None:
         """Serve ``name``: from ``entry`` if given, else as it was before its unload; a model
         already served stays as it is. Returns once it is AVAILABLE."""
+        self._check_enabled()
         if entry is None:
             with self._lock:
                 entry = self._unloaded.get(name)
@@ -110,19 +115,31 @@ class ModelRepository:
             raise ServingError(
                 Code.INVALID_ARGUMENT, f"The config names model {entry.name!r}, not {name!r}"
             )
-        self._controller.change(put_model(entry), timeout=timeout)
+        self._controller.change(put_model(entry), timeout=timeout, action="V2 repository load")
         with self._lock:
             self._unloaded.pop(name, None)
 
     def unload(self, name: str, *, timeout: float | None = None) -> None:
         """Stop serving ``name`` (its versions unload in the background); unloading a model
         unloaded before is a no-op."""
+        self._check_enabled()
         with self._lock:
             if name in self._unloaded and not self._is_served(name):
                 return
-        edited = self._controller.change(delete_model(name), timeout=timeout)
+        edited = self._controller.change(
+            delete_model(name), timeout=timeout, action="V2 repository unload"
+        )
         with self._lock:
             self._unloaded[name] = edited.model
+
+    def _check_enabled(self) -> None:
+        if not self._changes_enabled:
+            raise ServingError(
+                Code.PERMISSION_DENIED,
+                "Repository load and unload are admin operations and the admin API is off: "
+                "start the server with --auth_tokens_file (tokens with the admin scope may use "
+                "them) or --enable_admin_api",
+            )
 
     def _is_served(self, name: str) -> bool:
         return any(e.name == name for e in self._controller.current().model_config_list.config)

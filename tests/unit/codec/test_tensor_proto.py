@@ -169,6 +169,8 @@ MALFORMED = {
     "too_many_dims": typed(1, [1] * 255, float_val=[1.0]),
     "more_dims_than_numpy": typed(1, [1] * (MAX_RANK + 1), float_val=[1.0]),
     "int64_overflow": typed(1, [2**62, 4], float_val=[1.0]),
+    # Found by tests/fuzz: numpy refuses such a shape even though it holds no element.
+    "empty_with_huge_dims": typed(1, [0, 2**20, 2**41]),
     "gigabytes_repeated": typed(1, [GIB], float_val=[1.0]),
     "gigabytes_zero_filled": typed(1, [GIB, 8]),
     "gigabytes_of_strings": typed(7, [GIB], string_val=[b"a"]),

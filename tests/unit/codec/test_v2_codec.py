@@ -279,3 +279,12 @@ def test_response_answers_in_the_form_asked() -> None:
         V2Result("m", "3", "", [("h", y.astype(np.float16))]), raw=False
     )
     assert half.raw_output_contents  # FP16 has no typed field
+
+
+def test_empty_shapes_numpy_cannot_hold_are_refused() -> None:
+    """Found by tests/fuzz/test_fuzz_v2.py: numpy refuses [0, 2^31, 2^31] even with no data."""
+    from pyserving.codec.v2_json import decode_data
+
+    with pytest.raises(ServingError, match="too large to hold"):
+        decode_data("x", "UINT16", [0, 2**31, 2**31], [])
+    assert decode_data("x", "UINT16", [0, 2**20], []).shape == (0, 2**20)

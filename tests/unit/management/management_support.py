@@ -13,6 +13,7 @@ from pyserving.management.controller import ConfigController
 from pyserving.protos import model_server_config_pb2
 from pyserving.runtimes.base import LoadOptions
 from pyserving.runtimes.fake import FakeRuntime
+from pyserving.security.allowlist import BasePathAllowlist
 from tests.unit.lifecycle.lifecycle_support import POLL, SETTLE, eventually
 
 Config = model_server_config_pb2.ModelServerConfig
@@ -55,6 +56,7 @@ def controlled(
     *,
     config_file: Path | None = None,
     on_served: Callable[[Config], None] | None = None,
+    allowlist: BasePathAllowlist | None = None,
     **options: Any,
 ) -> Iterator[tuple[ConfigController, ServerCore, FakeRuntime]]:
     """A started controller (startup config applied and its models ready), always shut down."""
@@ -68,7 +70,7 @@ def controlled(
     }
     core = ServerCore(load_options=LoadOptions(), runtime_for=lambda _: runtime, **kwargs)
     file = str(config_file) if config_file else ""
-    controller = ConfigController(core, config_file=file, on_served=on_served)
+    controller = ConfigController(core, config_file=file, on_served=on_served, allowlist=allowlist)
     try:
         controller.start(startup)
         core.wait_until_ready(timeout=10)

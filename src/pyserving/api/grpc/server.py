@@ -33,6 +33,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from pyserving._protos._pool import POOL
 from pyserving.api.grpc import transport
+from pyserving.api.grpc.authorized import authorized_registration
 from pyserving.api.grpc.model_service import ConfigReloader, ModelServicer
 from pyserving.api.grpc.observed import observed_registration
 from pyserving.api.grpc.prediction_service import PredictionServicer
@@ -44,6 +45,7 @@ from pyserving.net.listeners import (
 )
 from pyserving.observability.requests import RequestObserver
 from pyserving.protos import model_service_pb2_grpc, prediction_service_pb2_grpc
+from pyserving.security.policy import AccessPolicy
 from pyserving.service.core import ServingService
 
 logger = logging.getLogger("pyserving.grpc")
@@ -61,10 +63,13 @@ class GrpcServer:
         options: ServerOptions,
         extra_services: Sequence[Callable[[grpc.aio.Server], None]] = (),
         observer: RequestObserver | None = None,
+        policy: AccessPolicy | None = None,
     ) -> None:
         """``extra_services`` register further servicers (e.g. the admin API) on the server;
-        ``observer`` sees every RPC of every servicer but health checks."""
+        ``observer`` sees every RPC of every servicer but health checks; ``policy`` checks the
+        token of every RPC but health checks (inside the observer, so refusals are observed)."""
         self._observer = observer
+        self._policy = policy
         self._service = service
         self._extra_services = tuple(extra_services)
         self._reloader = reloader
@@ -89,7 +94,9 @@ class GrpcServer:
             raise RuntimeError("GrpcServer.start() may be called once")
         recorder = transport.ServiceRecorder(rpc_server)
         server = transport.registration_target(recorder)
-        observed = observed_registration(server, self._observer)
+        observed = authorized_registration(
+            observed_registration(server, self._observer), self._policy
+        )
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
             PredictionServicer(self._service, tensor_content=self._tensor_content), observed
         )

@@ -32,7 +32,7 @@ from pyserving.api.rest.admin_json import (
 )
 from pyserving.api.rest.extensions import HttpRequest, HttpResponse
 from pyserving.api.rest.router import BaseRoute, json_mount, json_route
-from pyserving.codec.json_encode import encode_json
+from pyserving.codec.json_encode import encode_error, encode_json
 from pyserving.errors import invalid_argument
 from pyserving.management.controller import Change, ConfigController
 from pyserving.management.edits import (
@@ -102,6 +102,22 @@ class AdminRoutes:
 def admin_routes(controller: ConfigController) -> list[BaseRoute]:
     """The admin API's routes for the front door's router."""
     return AdminRoutes(controller).routes()
+
+
+ADMIN_OFF: Final = (
+    "The admin API is off: start the server with --auth_tokens_file (tokens with the admin "
+    "scope may use it) or --enable_admin_api"
+)
+
+
+async def _admin_off(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(404, encode_error(ADMIN_OFF))
+
+
+def admin_off_routes() -> list[BaseRoute]:
+    """What ``/v1/admin/...`` answers when the admin API is off: 404 saying how to turn it on."""
+    methods = dict.fromkeys(("GET", "PUT", "DELETE", "POST"), _admin_off)
+    return [json_mount(PREFIX.rstrip("/"), [json_route("/{rest:path}", methods)], what="admin")]
 
 
 def _timeout(query: str) -> float:

@@ -21,6 +21,7 @@ import uvicorn
 from pyserving.api.rest.asgi import ASGIApp
 from pyserving.net.listeners import HANDSHAKE_DRAIN_SECONDS, refuse_new_handshakes
 from pyserving.net.ports import BACKLOG, bind_listener
+from pyserving.security.tls import server_ssl_context
 
 logger = logging.getLogger("pyserving.rest")
 
@@ -40,11 +41,20 @@ class RestServer:
     """Start/stop a uvicorn server for ``app`` without letting it own signals or the loop.
 
     ``listener`` is a bound, listening socket (see :func:`pyserving.net.ports.reserve_rest_port`)
-    or a port number to bind now."""
+    or a port number to bind now; ``ssl_config_file``: serve HTTPS (see
+    :mod:`pyserving.security.tls`); ``protocol``: the HTTP protocol class (default uvicorn's
+    httptools one; see :func:`pyserving.api.rest.limits.guarded_protocol`)."""
 
     def __init__(
-        self, app: ASGIApp, listener: socket.socket | int, *, graceful_seconds: int = 30
+        self,
+        app: ASGIApp,
+        listener: socket.socket | int,
+        *,
+        graceful_seconds: int = 30,
+        ssl_config_file: str = "",
+        protocol: type[asyncio.Protocol] | None = None,
     ) -> None:
+        self._ssl = server_ssl_context(ssl_config_file)
         self._socket = listener if isinstance(listener, socket.socket) else bind_socket(listener)
         self.port: int = self._socket.getsockname()[1]
         self._app = app
@@ -52,7 +62,7 @@ class RestServer:
         config = uvicorn.Config(
             self._asgi,
             interface="asgi3",  # a bound method: uvicorn's guess would be ASGI 2
-            http="httptools",
+            http=protocol or "httptools",
             lifespan="off",
             access_log=False,
             log_config=None,
@@ -80,6 +90,8 @@ class RestServer:
         config = self._server.config
         if not config.loaded:
             config.load()
+        if self._ssl is not None:
+            config.ssl = self._ssl  # uvicorn passes it to create_server for our socket
         self._server.lifespan = config.lifespan_class(config)
         self._socket.listen(BACKLOG)  # a reserved socket is bound only (see net.ports)
         await self._server.startup(sockets=[self._socket])

@@ -158,6 +158,11 @@ STORAGE_DOWNLOAD_FAILURES: Final = MetricSpec(
     "pyserving_storage_download_failures", "counter",
     "Failed or cancelled downloads of model versions from object storage.", ("scheme",),
 )  # fmt: skip
+AUTH_FAILURES: Final = MetricSpec(
+    "pyserving_auth_failures_total", "counter",
+    "Requests refused by the token check: reason missing, invalid or scope; protocol rest or grpc.",
+    ("reason", "protocol"),
+)  # fmt: skip
 RESIDENT_MEMORY: Final = MetricSpec(
     "pyserving_process_resident_memory_bytes", "gauge", "Resident set size of the server."
 )
@@ -181,6 +186,7 @@ ALL_SPECS: Final[tuple[MetricSpec, ...]] = tuple(
             LOAD_ATTEMPT_COUNT,
             LOAD_LATENCY,
             IN_FLIGHT,
+            AUTH_FAILURES,
             BATCH_QUEUE_DEPTH,
             BATCH_SIZE,
             VERSION_STATE,

@@ -1,0 +1,150 @@
+"""What one client can hold on the REST port: bounded time to send a request, bounded header size,
+bounded requests in flight.
+
+* :class:`GuardedHttpToolsProtocol` (uvicorn's httptools protocol, tightened): a request's line
+  and headers must arrive within ``header_timeout`` of its first byte (a new connection counts from
+  its opening), else the connection is closed; the body may pause at most ``body_timeout`` between
+  chunks; the request line and headers together may not exceed ``max_header_bytes`` (431). A
+  slowloris client therefore holds a socket for seconds, never a worker (the app is not called
+  before the headers are complete) nor memory beyond the header limit (the body's is
+  ``--rest_api_max_body_bytes``).
+* :class:`InFlightLimit` (ASGI middleware): beyond ``limit`` requests being served at once, a
+  request is answered 429 with ``Retry-After`` at once instead of queueing. Probes are never
+  refused (an orchestrator must see the server alive while it sheds load). Per connection,
+  HTTP/1.1 has one request in flight (pipelined requests wait their turn, reading paused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, ClassVar, Final
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from pyserving.api.rest.asgi import ASGIApp, Receive, Scope, Send, send_response
+from pyserving.codec.json_encode import encode_error
+from pyserving.security.scopes import OPEN_PATHS
+
+_431: Final = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+)
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """See the module docstring; configure with :func:`guarded_protocol`."""
+
+    header_timeout: ClassVar[float] = 10.0
+    body_timeout: ClassVar[float] = 30.0
+    max_header_bytes: ClassVar[int] = 64 * 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._guard: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+        self._refused = False
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._guard = self.loop.call_later(seconds, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._guard is not None:
+            self._guard.cancel()
+            self._guard = None
+
+    def _too_slow(self) -> None:
+        self._guard = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._header_bytes = 0
+        self._arm(self.header_timeout)
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._arm(self.body_timeout)
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._arm(self.body_timeout)
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        super().on_message_complete()
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._refused:  # a 431 was sent already
+            super().send_400_response(msg)
+
+    def _count(self, size: int) -> None:
+        self._header_bytes += size
+        if self._header_bytes > self.max_header_bytes and not self._refused:
+            self._refused = True
+            message = (
+                f"The request line and headers exceed {self.max_header_bytes} bytes"
+            ).encode()
+            self.transport.write(_431 % (len(message), message))
+            self.transport.close()
+            raise ValueError("request headers too large")  # stops the parser
+
+
+def guarded_protocol(
+    header_timeout: float, body_timeout: float, max_header_bytes: int
+) -> type[GuardedHttpToolsProtocol]:
+    """A protocol class with these limits (uvicorn instantiates the class per connection)."""
+    return type(
+        "GuardedHttpTools",
+        (GuardedHttpToolsProtocol,),
+        {
+            "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
+            "max_header_bytes": max_header_bytes,
+        },
+    )
+
+
+class InFlightLimit:
+    """ASGI middleware: see the module docstring."""
+
+    def __init__(self, app: ASGIApp, limit: int, retry_after_seconds: int = 1) -> None:
+        self._app = app
+        self._limit = limit
+        self._retry_after = str(retry_after_seconds).encode()
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self._app(scope, receive, send)
+            return
+        if self.in_flight >= self._limit:
+            message = encode_error(
+                f"The server is serving its limit of {self._limit} requests at once "
+                "(--rest_api_max_in_flight); retry after a moment"
+            )
+            headers = [(b"content-type", b"application/json"), (b"retry-after", self._retry_after)]
+            await send_response(send, 429, message, headers)
+            return
+        self.in_flight += 1
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
