@@ -398,3 +398,48 @@ def test_gcs_models_from_a_config_file_and_the_admin_api(
             wait_for(lambda: served_version(server) == 1, "version 1 back", server)
             wait_for(lambda: not (cache / "gs" / "gmodels" / "m" / "2").exists(),
                      "copy of 2 deleted", server)  # fmt: skip
+
+
+def test_s3_onnx_model_serves_over_rest_grpc_and_v2(moto: MotoServer, tmp_path: Path) -> None:
+    """An ONNX version in a bucket: downloaded, detected and served like a local one."""
+    from tests import onnx_models
+
+    local = onnx_models.write_version(tmp_path / "local", 1, onnx_models.half_plus_two())
+    fs = moto.filesystem()
+    fs.mkdir("onnx")
+    upload_dir(fs, local, "onnx/models/hp2/1")
+    config = tmp_path / "models.config"
+    config.write_text(
+        'model_config_list { config { name: "hp2" base_path: "s3://onnx/models/hp2" '
+        'model_platform: "onnx" } }\n'
+    )
+    args = [
+        "--port={grpc_port}",
+        "--rest_api_port={rest_port}",
+        f"--model_config_file={config}",
+        f"--model_cache_dir={tmp_path / 'cache'}",
+    ]
+    with running_server(args, "/v1/models/hp2", env=moto.env()) as server:
+        wait_for(
+            lambda: httpx.get(f"{server.base_url}/v1/models/hp2").status_code == 200,
+            "hp2 status",
+            server,
+        )
+        rest = httpx.post(
+            f"{server.base_url}/v1/models/hp2:predict", json={"instances": [1.0, 2.0]}
+        )
+        assert rest.status_code == 200, rest.text
+        assert rest.json()["predictions"] == [2.5, 3.0]
+        with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+            request = predict_request("hp2", x=float_tensor([4.0], [1]))
+            reply = stubs(channel).predict.Predict(request, timeout=30)
+            assert list(reply.outputs["y"].float_val) == [4.0]
+        v2 = httpx.post(
+            f"{server.base_url}/v2/models/hp2/infer",
+            json={"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [6]}]},
+        )
+        assert v2.status_code == 200, v2.text
+        assert v2.json()["outputs"][0]["data"] == [5.0]
+        assert (
+            tmp_path / "cache" / "s3" / "onnx" / "models" / "hp2" / "1" / "model.onnx"
+        ).is_file()
