@@ -96,7 +96,9 @@ def test_models_document(console_server: ServerProcess) -> None:
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     document = response.json()
-    assert document["permissions"] == ["admin", "predict", "view"]
+    # No tokens and no --enable_admin_api: the admin API is off, so the console offers no
+    # operator actions.
+    assert document["permissions"] == ["predict", "view"]
     assert document["protocols"] == ["tfserving", "v2"]
     (model,) = document["models"]
     assert model["name"] == "half"
