@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import re
 import ssl
-import tempfile
 from pathlib import Path
 from typing import Final
 
 import grpc
-from google.protobuf import text_format
 
+from pyserving.config.ssl_config import load_server_key_pair, read_server_ssl_config
 from pyserving.errors import Code, ServingError
-from pyserving.protos import parse_text, ssl_config_pb2
 
 INT32_MAX: Final = 2**31 - 1
 _INT32_MIN: Final = -(2**31)
@@ -81,29 +79,11 @@ def _default_roots() -> bytes:
         ) from exc
 
 
-def read_ssl_config(path: str) -> ssl_config_pb2.SSLConfig:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ServingError(Code.NOT_FOUND, f"{path}; {exc.strerror}") from exc
-    try:
-        return parse_text(text, ssl_config_pb2.SSLConfig())
-    except text_format.ParseError as exc:
-        raise ServingError(
-            Code.INVALID_ARGUMENT, f"Invalid protobuf file: '{path}' ({exc})"
-        ) from exc
-
-
 def server_credentials(ssl_config_file: str) -> grpc.ServerCredentials | None:
     """TLS credentials from ``--ssl_config_file``, or None for plaintext."""
     if not ssl_config_file:
         return None
-    config = read_ssl_config(ssl_config_file)
-    if not config.server_key or not config.server_cert:
-        raise ServingError(
-            Code.INVALID_ARGUMENT,
-            f"{ssl_config_file}: SSLConfig needs both server_key and server_cert (PEM text)",
-        )
+    config = read_server_ssl_config(ssl_config_file)
     roots: bytes | None = config.custom_ca.encode() if config.custom_ca else None
     if config.client_verify and roots is None:
         roots = _default_roots()
@@ -123,23 +103,12 @@ def ssl_context(ssl_config_file: str) -> ssl.SSLContext | None:
     ``client_verify`` is set. None for plaintext."""
     if not ssl_config_file:
         return None
-    config = read_ssl_config(ssl_config_file)
-    if not config.server_key or not config.server_cert:
-        raise ServingError(
-            Code.INVALID_ARGUMENT,
-            f"{ssl_config_file}: SSLConfig needs both server_key and server_cert (PEM text)",
-        )
+    config = read_server_ssl_config(ssl_config_file)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_alpn_protocols(["h2"])
     try:
-        # The ssl module loads a key pair only from files: a private folder, removed at once.
-        with tempfile.TemporaryDirectory(prefix="pyserving-tls-") as folder:
-            cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
-            cert.write_text(config.server_cert, encoding="utf-8")
-            key.touch(mode=0o600)
-            key.write_text(config.server_key, encoding="utf-8")
-            context.load_cert_chain(cert, key)
+        load_server_key_pair(context, config)
         if config.client_verify:
             roots = config.custom_ca or _default_roots().decode("ascii")
             context.load_verify_locations(cadata=roots)
