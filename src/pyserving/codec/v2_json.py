@@ -237,6 +237,8 @@ def output_json(name: str, array: np.ndarray) -> tuple[dict[str, Any], bool]:
 
 def datatype_of(name: str, array: np.ndarray) -> str:
     datatype = v2_from_numpy(array.dtype)
+    if datatype is None and not array.dtype.isnative:  # big-endian numbers: the same datatype
+        datatype = v2_from_numpy(array.dtype.newbyteorder("="))
     if datatype is None:
         raise unimplemented(
             f"Output '{name}' has dtype {array.dtype}, which no V2 datatype can carry"
