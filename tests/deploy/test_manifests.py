@@ -175,7 +175,8 @@ def check_bucket_credentials(
                 if m["kind"] == "Secret" and m["metadata"]["name"] == reference["name"]
             ]
             for secret in secrets:
-                assert reference["key"] in secret.get("stringData", secret.get("data", {}))
+                keys = {**secret.get("data", {}), **secret.get("stringData", {})}
+                assert reference["key"] in keys, (reference, secret["metadata"]["name"])
         if "AWS_ENDPOINT_URL" in env:
             assert env["AWS_ENDPOINT_URL"]["value"].startswith(("http://", "https://"))
 
