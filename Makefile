@@ -67,7 +67,7 @@ test-storage-large: $(STAMP)
 
 # `make container-test`: builds both image targets with podman and runs them the way TF Serving's
 # image is run (a mounted model directory, and a bucket on moto's S3 server), and deploy/kubernetes/
-# under `podman kube play` (~15 min on a fresh machine, ~5 min with the builds cached; not part of
+# under `podman kube play` (~16 min on a fresh machine, ~4 min with the builds cached; not part of
 # `make test`, which validates the manifests only). deploy/container/setup-host.sh installs podman
 # and makes the base image from Debian's archive (no registry needed; cached after the first run).
 # Elsewhere: `podman build -t pyserving .` (or docker) builds from python:3.11-slim.
