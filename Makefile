@@ -65,24 +65,31 @@ screenshots: demo setup-browser
 test-storage-large: $(STAMP)
 	PYSERVING_LARGE_STORAGE_TESTS=1 $(BIN)/pytest tests/integration/test_storage_large.py
 
-# `make container-test`: builds the image with podman and runs it the way TF Serving's image is
-# run, and deploy/kubernetes/ under `podman kube play` (~10 min the first time; not part of
+# `make container-test`: builds both image targets with podman and runs them the way TF Serving's
+# image is run (a mounted model directory, and a bucket on moto's S3 server), and deploy/kubernetes/
+# under `podman kube play` (~16 min on a fresh machine, ~4 min with the builds cached; not part of
 # `make test`, which validates the manifests only). deploy/container/setup-host.sh installs podman
 # and makes the base image from Debian's archive (no registry needed; cached after the first run).
 # Elsewhere: `podman build -t pyserving .` (or docker) builds from python:3.11-slim.
 CONTAINER_IMAGE ?= localhost/pyserving:test
+CONTAINER_IMAGE_ONNX ?= $(CONTAINER_IMAGE)-onnx
 CONTAINER_BASE ?= localhost/pyserving-base:bookworm
 HOST_CA := /etc/ssl/certs/ca-certificates.crt
 # pip inside the build trusts the host's CAs (HTTPS through a proxy needs them).
 BUILD_CA := $(if $(wildcard $(HOST_CA)),-v $(HOST_CA):$(HOST_CA):ro --build-arg PIP_CERT=$(HOST_CA))
+PODMAN_BUILD = podman build --pull=never --format docker --build-arg BASE=$(CONTAINER_BASE) \
+	$(BUILD_CA) -f Containerfile
 
+# Both targets: `tensorflow` (the default) and `onnx` (ONNX Runtime, no TensorFlow). They share
+# the base, tini and wheel stages.
 container-image:
 	BASE_IMAGE=$(CONTAINER_BASE) bash deploy/container/setup-host.sh
-	podman build --pull=never --format docker --build-arg BASE=$(CONTAINER_BASE) $(BUILD_CA) \
-		-f Containerfile -t $(CONTAINER_IMAGE) .
+	$(PODMAN_BUILD) -t $(CONTAINER_IMAGE) .
+	$(PODMAN_BUILD) --target onnx -t $(CONTAINER_IMAGE_ONNX) .
 
 container-test: $(STAMP) container-image
-	PYSERVING_TEST_IMAGE=$(CONTAINER_IMAGE) $(BIN)/pytest tests/container tests/deploy -p no:cacheprovider
+	PYSERVING_TEST_IMAGE=$(CONTAINER_IMAGE) PYSERVING_TEST_IMAGE_ONNX=$(CONTAINER_IMAGE_ONNX) \
+		$(BIN)/pytest tests/container tests/deploy -p no:cacheprovider
 
 # Regenerates deploy/container/constraints.txt (the image's pinned versions) after a change to
 # the dependencies in pyproject.toml.

@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from pyserving.config.options import GRPC_SERVERS, ServerOptions
 from pyserving.errors import invalid_argument
+from pyserving.runtimes.registry import is_known_platform
 
 __all__ = [
     "FLAGS",
@@ -108,6 +109,7 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "rest_api_header_timeout_seconds",
         "rest_api_body_timeout_seconds",
         "rest_api_max_header_bytes",
+        "default_platform",
     }
 )
 
@@ -522,6 +524,14 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _EXTENSION + "Largest HTTP/REST request line plus headers, in bytes; a larger one gets "
         "HTTP 431.",
     ),
+    Flag(
+        "default_platform",
+        _S,
+        _EXTENSION + "Platform of the models configured without one (the --model_name/"
+        '--model_base_path model, config entries with no model_platform): "tensorflow", "onnx", '
+        '"tflite" or "auto" (the runtime whose model file each version directory holds). Empty: '
+        "TF Serving's rules (the flags' model is tensorflow, a config entry needs a platform).",
+    ),
 )
 
 FLAGS_BY_NAME: Final[dict[str, Flag]] = {flag.name: flag for flag in FLAGS}
@@ -714,6 +724,11 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument("--shutdown_delay_seconds must not be negative.")
     if options.onnx_intra_op_threads < 0 or options.onnx_inter_op_threads < 0:
         raise invalid_argument("--onnx_intra_op_threads and --onnx_inter_op_threads must be >= 0.")
+    if options.default_platform and not is_known_platform(options.default_platform):
+        raise invalid_argument(
+            '--default_platform must be "tensorflow", "onnx", "tflite" or "auto", '
+            f'not "{options.default_platform}"'
+        )
     levels = ("disable", "basic", "extended", "all")
     if options.onnx_graph_optimization_level not in levels:
         raise invalid_argument(
