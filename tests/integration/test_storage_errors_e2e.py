@@ -33,7 +33,6 @@ from tests.integration.object_stores import (
     SECRET,
     GcsEmulator,
     MotoServer,
-    StoreProcess,
     running,
     upload_dir,
 )
@@ -217,7 +216,7 @@ def test_a_missing_bucket_ends_the_startup_with_exit_255(moto: MotoServer, tmp_p
 def test_a_missing_bucket_is_the_models_status_and_an_admin_error_until_it_exists(
     scheme: str, moto: MotoServer, onnx_version: Path, tmp_path: Path
 ) -> None:
-    store: StoreProcess = moto if scheme == "s3" else GcsEmulator()
+    store: MotoServer | GcsEmulator = moto if scheme == "s3" else GcsEmulator()
     if isinstance(store, GcsEmulator):
         store.start()
     try:
@@ -232,7 +231,7 @@ def test_a_missing_bucket_is_the_models_status_and_an_admin_error_until_it_exist
             ready = httpx.get(f"{server.base_url}/v2/models/hp2/ready", timeout=10.0)
             assert ready.status_code != 200
             # Once the bucket exists and holds a version, the error goes and the version serves.
-            fs: Any = store.filesystem()  # type: ignore[attr-defined]
+            fs: Any = store.filesystem()
             fs.mkdir(bucket)
             upload_dir(fs, onnx_version, f"{bucket}/models/hp2/1")
             wait_for(lambda: onnx_predict(server, "hp2").status_code == 200, "hp2 served", server)
