@@ -74,6 +74,7 @@ class Served:
             "--file_system_poll_wait_seconds=1",
             f"--model_cache_dir={tmp_path / 'cache'}",
             "--enable_admin_api",
+            "--enable_console",
             f"--model_base_path_allowlist={allow}",
         ]
         self.env = env
@@ -230,6 +231,12 @@ def test_a_missing_bucket_is_the_models_status_and_an_admin_error_until_it_exist
             base_path_error(server, "hp2", "END", "NOT_FOUND", f"{base}: bucket '{bucket}' does")
             ready = httpx.get(f"{server.base_url}/v2/models/hp2/ready", timeout=10.0)
             assert ready.status_code != 200
+            metadata = httpx.get(f"{server.base_url}/v2/models/hp2", timeout=10.0)
+            assert metadata.status_code == 404
+            assert f"bucket '{bucket}' does not exist" in metadata.json()["error"]
+            console = httpx.get(f"{server.base_url}/console/api/models", timeout=10.0).json()
+            (row,) = next(m for m in console["models"] if m["name"] == "hp2")["versions"]
+            assert (row["version"], row["state"], row["error_code"]) == (0, "END", "NOT_FOUND")
             # Once the bucket exists and holds a version, the error goes and the version serves.
             fs: Any = store.filesystem()
             fs.mkdir(bucket)
