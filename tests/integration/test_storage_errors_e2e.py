@@ -84,7 +84,10 @@ class Served:
         """Serve ``name`` from ``base_path`` through the config file (applied unchecked)."""
         entry = f'config {{ name: "{name}" base_path: "{base_path}" model_platform: "onnx" }}'
         flag = next(a for a in server.args if a.startswith("--model_config_file="))
-        Path(flag.split("=", 1)[1]).write_text(f"model_config_list {{ {entry} }}\n")
+        config = Path(flag.split("=", 1)[1])
+        scratch = config.with_suffix(".new")
+        scratch.write_text(f"model_config_list {{ {entry} }}\n")
+        scratch.replace(config)  # atomically: the poller never reads half a file
 
 
 def start(tmp_path: Path, env: dict[str, str], allow: str) -> Any:

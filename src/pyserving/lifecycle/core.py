@@ -264,9 +264,10 @@ class ServerCore:
     def wait_until_some_ready(self, timeout: float | None = None) -> dict[str, ServingError]:
         """``pyserving serve``'s startup: one broken model never keeps the others from serving.
 
-        Models that cannot load for a deterministic reason (:meth:`check_loadable`) are reported
-        at once (their status gets an END entry, version 0, carrying the error, so ``/readyz``
-        and GetModelStatus name it); the wait then ends when every other model is AVAILABLE or
+        Models that cannot load for a deterministic reason (:meth:`check_loadable`; not an object
+        store that does not answer, which is retried and waited for) are reported at once (their
+        status gets an END entry, version 0, carrying the error, so ``/readyz`` and
+        GetModelStatus name it); the wait then ends when every other model is AVAILABLE or
         has failed. Returns the failed models' errors (config order); raises the first one when
         no model is AVAILABLE. ``TimeoutError`` and CANCELLED as :meth:`wait_until_ready`.
         """
@@ -275,6 +276,8 @@ class ServerCore:
             try:
                 self.check_loadable([model])
             except ServingError as error:
+                if error.code is Code.UNAVAILABLE and is_remote(model.base_path):
+                    continue  # a store not answering yet: retried, waited for like a load
                 failed[model.name] = error
                 self._monitor.record(model.name, 0, ServableState.END, error)
         self._monitor.flush()

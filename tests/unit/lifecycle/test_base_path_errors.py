@@ -136,6 +136,30 @@ def test_an_unreachable_store_keeps_the_startup_waiting(
         assert "retrying with backoff" in status.error_message
 
 
+def test_serve_mode_waits_for_an_unreachable_store_and_fails_a_missing_bucket(
+    monkeypatch: pytest.MonkeyPatch, bucket: Any, tmp_path: Any
+) -> None:
+    with (
+        running_core([remote()], model_cache_dir=str(tmp_path / "a")) as core,
+        pytest.raises(ServingError, match="bucket 'bkt' does not exist"),
+    ):
+        core.wait_until_some_ready(timeout=10)
+
+    class Down:
+        def _strip_protocol(self, path: str) -> str:
+            return path
+
+        def ls(self, path: str, detail: bool) -> Any:
+            raise ConnectionError("connection refused")
+
+    monkeypatch.setattr("pyserving.storage.fsspec_store.make_filesystem", lambda scheme: Down())
+    with (
+        running_core([remote()], model_cache_dir=str(tmp_path / "b")) as core,
+        pytest.raises(TimeoutError),  # not failed: retried, and waited for
+    ):
+        core.wait_until_some_ready(timeout=1.0)
+
+
 def test_check_loadable_lists_remote_base_paths(bucket: Any, tmp_path: Any) -> None:
     bucket.pipe("/bkt/m/3/fake_model.json", b"{}")
     bucket.pipe("/bkt/empty/x", b"")
