@@ -20,7 +20,8 @@ from pyserving.runtimes.detect import DetectingRuntime, platform_of
 from pyserving.runtimes.onnx.options import OnnxLoadOptions
 from pyserving.runtimes.onnx.runtime import OnnxRuntime
 from pyserving.runtimes.registry import get_runtime
-from pyserving.signature import PREDICT_METHOD, TensorSpec
+from pyserving.service.method_names import PREDICT_METHOD
+from pyserving.signature import PREDICT_ONLY, TensorSpec
 from tests import onnx_models
 
 F32 = np.float32
@@ -50,7 +51,8 @@ def test_signature_is_built_from_the_graph(runtime: OnnxRuntime, tmp_path: Path)
     model = _load(runtime, tmp_path, onnx_models.linear())
     (signature,) = model.signatures.values()
     assert signature.key == "serving_default"
-    assert signature.method_name == PREDICT_METHOD
+    assert signature.calls == PREDICT_ONLY
+    assert model.native_signatures is None
     assert dict(signature.inputs) == {"x": TensorSpec("x", DataType.DT_FLOAT, (-1, 3))}
     assert dict(signature.outputs) == {"y": TensorSpec("y", DataType.DT_FLOAT, (-1, 2))}
     # The TF Serving adapters describe it as a SignatureDef.

@@ -24,7 +24,7 @@ from pyserving.runtimes.onnx import types
 from pyserving.runtimes.onnx.errors import load_error
 from pyserving.runtimes.onnx.model import OnnxModel
 from pyserving.runtimes.onnx.options import OnnxLoadOptions
-from pyserving.signature import DEFAULT_SERVING_SIGNATURE, PREDICT_METHOD, Signature, TensorSpec
+from pyserving.signature import DEFAULT_SERVING_SIGNATURE, Signature, TensorSpec
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,6 @@ def _signature(
     # Sorted by name, as TensorFlow signatures are: answers list outputs in the same order.
     signature = Signature(
         key=DEFAULT_SERVING_SIGNATURE,
-        method_name=PREDICT_METHOD,
         inputs=dict(sorted(inputs.items())),
         outputs=dict(sorted(outputs.items())),
     )
