@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,8 +18,8 @@ from pyserving.dtypes import DataType
 from pyserving.errors import Code, ServingError
 from pyserving.runtimes.base import LoadOptions
 from pyserving.runtimes.detect import DetectingRuntime, platform_of
-from pyserving.runtimes.onnx.options import OnnxLoadOptions
-from pyserving.runtimes.onnx.runtime import OnnxRuntime
+from pyserving.runtimes.onnx.options import OnnxLoadOptions, default_intra_op_threads
+from pyserving.runtimes.onnx.runtime import OnnxRuntime, _session_options
 from pyserving.runtimes.registry import get_runtime
 from pyserving.service.method_names import PREDICT_METHOD
 from pyserving.signature import PREDICT_ONLY, TensorSpec
@@ -180,6 +181,13 @@ def test_session_options(runtime: OnnxRuntime, tmp_path: Path) -> None:
     assert y.shape == (2, 2)
     with pytest.raises(ServingError, match="graph optimization level"):
         OnnxLoadOptions(graph_optimization_level="max")
+
+
+def test_intra_op_threads_leave_the_event_loop_a_core() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert default_intra_op_threads() == max(1, cores - 1)
+    assert _session_options(OnnxLoadOptions()).intra_op_num_threads == max(1, cores - 1)
+    assert _session_options(OnnxLoadOptions(intra_op_threads=3)).intra_op_num_threads == 3
 
 
 def test_auto_platform_detects_per_version(tmp_path: Path) -> None:
