@@ -129,25 +129,29 @@ soak-grpc: $(STAMP)
 	$(BIN)/python benchmarks/grpc_soak.py --stack zttp
 	$(BIN)/python benchmarks/grpc_soak.py --stack grpcio
 
-# `make test-onnx-only`: pyserving installed from this tree with `pip install '.[onnx]'` in a venv
-# WITHOUT TensorFlow, serving ONNX models over REST and gRPC (tests/onnx_only). The venv and its
+# `make test-onnx-only`: pyserving installed from this tree with `pip install '.[onnx,tflite]'` in a
+# venv WITHOUT TensorFlow, serving ONNX models over REST and gRPC and TFLite models with LiteRT
+# (tests/onnx_only, the ONNX and TFLite runtime tests; the TFLite model is the committed
+# tests/data/half_plus_two.tflite, made by scripts/make_tflite_test_model.py). The venv and its
 # dependencies are kept between runs (rebuilt when pyproject.toml changes); pyserving itself is
 # reinstalled every run, as a wheel, so the test sees exactly what `pip install` ships.
 ONNX_VENV := .onnx-venv
-ONNX_STAMP := $(ONNX_VENV)/.installed
+ONNX_STAMP := $(ONNX_VENV)/.installed-onnx-tflite
 
 $(ONNX_STAMP): pyproject.toml
 	rm -rf $(ONNX_VENV)
 	$(PYTHON) -m venv $(ONNX_VENV)
 	$(ONNX_VENV)/bin/pip install --quiet --upgrade pip
-	$(ONNX_VENV)/bin/pip install --quiet '.[onnx]' 'pytest>=8' pytest-timeout 'httpx>=0.27'
+	$(ONNX_VENV)/bin/pip install --quiet '.[onnx,tflite]' 'pytest>=8' pytest-timeout 'httpx>=0.27'
 	touch $(ONNX_STAMP)
 
 test-onnx-only: $(ONNX_STAMP)
 	$(ONNX_VENV)/bin/pip install --quiet --no-deps --force-reinstall .
 	! $(ONNX_VENV)/bin/python -c "import tensorflow" 2>/dev/null
 	cd $(ONNX_VENV) && ./bin/python -c "import pyserving, sys; assert 'tensorflow' not in sys.modules"
-	$(ONNX_VENV)/bin/pytest -p no:cacheprovider tests/onnx_only tests/unit/runtimes/test_onnx_runtime.py
+	$(ONNX_VENV)/bin/python -c "import ai_edge_litert.interpreter"
+	$(ONNX_VENV)/bin/pytest -p no:cacheprovider tests/onnx_only tests/unit/runtimes/test_onnx_runtime.py \
+		tests/unit/runtimes/test_tflite_runtime.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) $(ONNX_VENV) .bench demo/models .pytest_cache .mypy_cache .ruff_cache

@@ -452,7 +452,8 @@ FLAGS: Final[tuple[Flag, ...]] = (
     Flag(
         "onnx_intra_op_threads",
         _I32,
-        _EXTENSION + "Threads one ONNX Runtime operator may use; 0 lets ONNX Runtime choose.",
+        _EXTENSION + "Threads one ONNX Runtime operator may use; 0: one per core but one (the "
+        "event loop keeps a core).",
     ),
     Flag(
         "onnx_inter_op_threads",

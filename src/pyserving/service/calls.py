@@ -21,6 +21,7 @@ import numpy as np
 from pyserving.errors import ModelRunError, ServingError
 from pyserving.service import examples
 from pyserving.service.input_errors import explain_input_error
+from pyserving.service.method_names import CLASSIFY_METHOD
 from pyserving.service.multi_inference import (
     InferenceTask,
     MultiPlan,
@@ -38,7 +39,7 @@ from pyserving.service.types import (
     RegressResult,
     ResolvedSpec,
 )
-from pyserving.signature import CLASSIFY_METHOD, Signature
+from pyserving.signature import Signature
 
 R_co = TypeVar("R_co", covariant=True)
 InferenceResult = ClassifyResult | RegressResult
