@@ -146,6 +146,16 @@ def test_a_directory_with_both_formats_follows_the_configured_platform(
             answers[name] = response.json()["predictions"]
         # half_plus_two's SavedModel answers 2.5, the ONNX file (half_plus_three) 3.5.
         assert answers == {"as_tf": [2.5], "as_onnx": [3.5], "as_auto": [2.5]}
+        # V2 metadata names the runtime that serves the version, also when `auto` chose it.
+        platforms = {
+            name: httpx.get(f"{server.base_url}/v2/models/{name}", timeout=30).json()["platform"]
+            for name in ("as_tf", "as_onnx", "as_auto")
+        }
+        assert platforms == {
+            "as_tf": "tensorflow_savedmodel",
+            "as_onnx": "onnxruntime_onnx",
+            "as_auto": "tensorflow_savedmodel",
+        }
 
         # The real TF Serving client on the ONNX model: Predict and SignatureDef metadata.
         target = f"127.0.0.1:{server.grpc_port}"

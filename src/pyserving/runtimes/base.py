@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 
@@ -70,6 +70,9 @@ class Model:
       runtime's canonical code (a TensorFlow InvalidArgumentError becomes INVALID_ARGUMENT...).
     * ``unload`` is called once, after the last ``run`` has returned; it frees the model.
     """
+
+    platform: ClassVar[str] = ""
+    """The platform that loaded this model (``tensorflow``, ``onnx``...): what ``auto`` chose."""
 
     @property
     def signatures(self) -> Mapping[str, Signature]:

@@ -122,6 +122,8 @@ class FakeRuntime(Runtime):
 class FakeModel(Model):
     """A loaded fake version (see the module docstring). ``run`` is thread-safe."""
 
+    platform = "fake"
+
     def __init__(self, runtime: FakeRuntime, path: str, spec: FakeSpec) -> None:
         self.runtime = runtime
         self.path = path

@@ -63,6 +63,8 @@ class MetadataResult:
     signatures: Mapping[str, Signature]
     native_signatures: NativeSignatures | None = None
     """The runtime's own serialized signatures, if any (see ``Model.native_signatures``)."""
+    platform: str = ""
+    """The platform that loaded the version (``Model.platform``)."""
 
 
 class ServingService:
@@ -162,7 +164,7 @@ class ServingService:
         try:
             model = lease.model
             return MetadataResult(
-                spec.name, lease.version, model.signatures, model.native_signatures
+                spec.name, lease.version, model.signatures, model.native_signatures, model.platform
             )
         finally:
             lease.release()

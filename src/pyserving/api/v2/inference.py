@@ -90,7 +90,8 @@ class ModelMetadata:
 def model_metadata(
     service: ServingService, platform: str, name: str, version: str
 ) -> ModelMetadata:
-    """``platform`` is the model's config platform (``tensorflow``...). A model with no version
+    """``platform`` is the model's config platform (``tensorflow``, ``auto``...); the described
+    version's runtime overrides it (``auto`` picks a runtime per version). A model with no version
     to describe answers NOT_FOUND with why, when its status knows (a base path that cannot be
     read, a failed load)."""
     try:
@@ -98,13 +99,14 @@ def model_metadata(
     except ServingError as error:
         raise _with_status(service, name, error) from None
     signature = find_predict_signature(result.signatures, "")
+    chosen = result.platform or platform
     available = sorted(
         s.version for s in service.model_status(name) if s.state is ServableState.AVAILABLE
     )
     return ModelMetadata(
         name,
         [str(v) for v in available],
-        PLATFORMS.get(platform, platform),
+        PLATFORMS.get(chosen, chosen),
         [_tensor(alias, spec) for alias, spec in signature.inputs.items()],
         [_tensor(alias, spec) for alias, spec in signature.outputs.items()],
     )

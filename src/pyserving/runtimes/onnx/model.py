@@ -25,6 +25,8 @@ class OnnxModel(Model):
     the session, which onnxruntime frees once in-flight runs (holding a reference) end.
     """
 
+    platform = "onnx"
+
     def __init__(
         self,
         path: str,

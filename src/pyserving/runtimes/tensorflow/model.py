@@ -23,6 +23,8 @@ class TensorFlowModel(Model):
     been closed", never a crash.
     """
 
+    platform = "tensorflow"
+
     def __init__(
         self,
         path: str,

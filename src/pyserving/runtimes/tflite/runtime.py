@@ -83,6 +83,8 @@ class TfliteRuntime(Runtime):
 
 
 class TfliteModel(Model):
+    platform = "tflite"
+
     def __init__(
         self,
         path: str,
