@@ -117,7 +117,9 @@ def h2load(
 
     def round_size(seconds_left: float) -> int:
         most = concurrency * STREAMS_PER_CONNECTION
-        return concurrency * 100 if rate == 0 else min(most, int(rate * seconds_left) + concurrency)
+        if rate == 0:  # the first round: one request per connection, however slow the model
+            return concurrency
+        return min(most, int(rate * seconds_left) + concurrency)
 
     elapsed = 0.0
     while elapsed < warmup:
