@@ -297,13 +297,8 @@ class Call:
             raise wire.too_large("Sent", len(payload), self._limits.max_send)
         return payload
 
-    # Sending. What ends the call (the status) is queued without a flush: ``_close`` follows,
-    # and the connection writes it in ``call_done``.
+    # Sending.
     def _send_headers(self, metadata: wire.Metadata) -> None:
-        self._queue_headers(metadata)
-        self._conn.schedule_flush()
-
-    def _queue_headers(self, metadata: wire.Metadata) -> None:
         stream = self._conn.stream(self.stream_id)
         self._headers_sent = True
         if stream is None:
@@ -312,11 +307,12 @@ class Call:
         if metadata:
             headers = [*_RESPONSE_HEADERS, *wire.encode_metadata(metadata)]
         stream.send_response(200, headers)
+        self._conn.schedule_flush()
 
     def _send_unary(self, payload: bytes) -> None:
         """Headers, the message and OK trailers at once: the common, fast case."""
         if not self._headers_sent:
-            self._queue_headers(())
+            self._send_headers(())
         stream = self._conn.stream(self.stream_id)
         if stream is None:
             return
@@ -325,6 +321,7 @@ class Call:
         stream.end_message(
             status_trailers(grpc.StatusCode.OK, None, trailing) if trailing else _OK_TRAILERS
         )
+        self._conn.schedule_flush()
 
     def _send_status(self, code: grpc.StatusCode, details: str | None) -> None:
         stream = self._conn.stream(self.stream_id)
@@ -336,6 +333,7 @@ class Call:
         else:  # trailers-only response
             self._headers_sent = True
             stream.send_response(200, [*_RESPONSE_HEADERS, *trailers], end_stream=True)
+        self._conn.schedule_flush()
 
 
 def _grpc_status(code: Code) -> grpc.StatusCode:

@@ -237,23 +237,19 @@ class Http2Connection(asyncio.Protocol):
         state.idle.clear()
 
     def call_done(self, call: Call) -> None:
-        calls = self._calls
-        calls.pop(call.stream_id, None)
+        # The call's status is written by the flush it scheduled, at the end of this loop
+        # iteration with whatever else is ready by then. Writing it here instead when no other
+        # call shares the connection saved ~2 µs of latency at c=1 but cost ~2 µs more server
+        # CPU per RPC with 32 single-stream connections (h2load), so it is not done.
+        self._calls.pop(call.stream_id, None)
         if call.task is not None:
             state = self._state
             state.active_rpcs -= 1
             if state.active_rpcs == 0:
                 state.idle.set()
-        if calls:
-            # Other calls are open: their responses may be ready in this loop iteration too,
-            # and go out in the same write.
+        if self._goaway_sent and not self._calls:
             self.schedule_flush()
-        else:
-            # Nothing else runs on this connection, so nothing would join the write: send the
-            # call's status now rather than one loop iteration later.
-            self._flush()
-            if self._goaway_sent:
-                self.loop.call_soon(self._close_when_flushed)
+            self.loop.call_soon(self._close_when_flushed)
 
     # Shutdown.
     def goaway(self) -> None:
