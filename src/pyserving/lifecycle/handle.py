@@ -21,26 +21,30 @@ class LoadedServable:
     an unload or another model.
     """
 
-    __slots__ = ("_closed", "_cond", "_refs", "model", "name", "version")
+    __slots__ = ("_closed", "_cond", "_lock", "_refs", "model", "name", "version")
 
     def __init__(self, name: str, version: int, model: Model) -> None:
         self.name = name
         self.version = version
         self.model = model
-        self._cond = threading.Condition(threading.Lock())
+        # Leasing and releasing (every request, twice) take the bare lock: entering the
+        # Condition itself costs a Python-level call each time. Holding the lock holds the
+        # Condition, so ``notify_all`` under it is legal.
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
         self._refs = 0
         self._closed = False
 
     def try_lease(self) -> ServableHandle | None:
         """A new handle, or None once :meth:`close` has been called."""
-        with self._cond:
+        with self._lock:
             if self._closed:
                 return None
             self._refs += 1
         return ServableHandle(self)
 
     def _release(self, handle: ServableHandle) -> None:
-        with self._cond:
+        with self._lock:
             if handle._released:  # a second release() of the same handle is a no-op
                 return
             handle._released = True

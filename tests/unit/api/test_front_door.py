@@ -200,3 +200,32 @@ def test_middleware_on_the_router_and_on_the_whole_door(service: ServingService)
     assert "x-tag" not in client("GET", "/v1/models/m").headers  # the fast path is not
     whole = with_middleware(RestApp(service, routes=_routes()), [Middleware(_Tag, value=b"door")])
     assert Client(whole)("GET", "/v1/models/m").headers["x-tag"] == "door"
+
+
+class _Mutating:
+    """A raw endpoint that changes its path parameters (they must be its own copy)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        payload = json.dumps(dict(scope["path_params"])).encode()
+        scope["path_params"]["thing"] = "changed"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def test_repeated_requests_get_the_remembered_route_with_their_own_parameters(
+    service: ServingService,
+) -> None:
+    routes = [asgi_route("/mut/{thing}", _Mutating(), ["GET"]), *_routes()]
+    client = Client(RestApp(service, routes=routes))
+    for _ in range(3):  # the first time learns each path's route, the others remember it
+        assert client("GET", "/mut/a").json() == {"thing": "a"}
+        assert client("GET", "/mut/b").json() == {"thing": "b"}
+        assert client("POST", "/raw/1/x/2", content=b"ab").json() == {
+            "params": {"a": "1", "b": "2"},
+            "size": 2,
+        }
+        reply = client("DELETE", "/mut/a")  # the same path, a method it does not serve
+        assert reply.status == 405 and reply.headers["allow"] == "GET"
+        assert client("GET", "/v1/extra/ping").status == 200  # under a Mount
+        assert client("GET", "/v1/extra/nothing").status == 404
+        assert client("GET", "/nowhere").status == 404

@@ -35,10 +35,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.routing import BaseRoute, Match, Mount, Route, Router
 
 from pyserving.api.rest.asgi import (
     ASGIApp,
@@ -199,7 +199,59 @@ def build_router(
 ) -> Router:
     """The front door's router: ``routes`` in order, ``default`` when none matches. Slashes are
     not redirected: ``/readyz/`` is not ``/readyz``, as in TF Serving."""
-    return Router(list(routes), redirect_slashes=False, default=default, middleware=middleware)
+    return _RememberingRouter(
+        list(routes), redirect_slashes=False, default=default, middleware=middleware
+    )
+
+
+class _RememberingRouter(Router):
+    """A ``Router`` that remembers, per method and path, the plain ``Route`` that matched it in
+    full, so that a hot endpoint's requests skip trying the routes before it (a regex match and a
+    child scope each). The routes are fixed, and which route matches a path in full depends on
+    the method and the (root) path only, so a remembered answer stays right. Mounts (whose child
+    scope carries more than path parameters) and partial matches (405) take Starlette's way.
+    ``REMEMBERED`` bounds the memory: past it, everything is forgotten and learnt again."""
+
+    REMEMBERED: Final = 4096
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # (method, path, root path) -> the route and its path parameters, or None: Starlette's
+        # way (no route, a Mount, or only a partial match).
+        self._matched: dict[tuple[str, str, str], tuple[Route, dict[str, Any]] | None] = {}
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path_params"):
+            await super().app(scope, receive, send)
+            return
+        key = (scope["method"], scope["path"], scope.get("root_path", ""))
+        try:
+            remembered = self._matched[key]
+        except KeyError:
+            remembered = self._first_full_match(scope)
+            if len(self._matched) >= self.REMEMBERED:
+                self._matched.clear()
+            self._matched[key] = remembered
+        if remembered is None:
+            await super().app(scope, receive, send)
+            return
+        route, params = remembered
+        scope.setdefault("router", self)
+        scope["route"] = route
+        scope["endpoint"] = route.endpoint
+        scope["path_params"] = dict(params)  # the endpoint's own copy
+        await route.handle(scope, receive, send)
+
+    def _first_full_match(self, scope: Scope) -> tuple[Route, dict[str, Any]] | None:
+        """The route Starlette would run with its path parameters, if a plain ``Route``."""
+        for route in self.routes:
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                if not isinstance(route, Route) or type(route) not in (Route, MethodRoute):
+                    return None
+                params: dict[str, Any] = child_scope["path_params"]
+                return route, params
+        return None
 
 
 def with_middleware(app: ASGIApp, middleware: Sequence[Middleware]) -> ASGIApp:
