@@ -12,10 +12,11 @@ Recorded, as TF Serving does (reference §7):
   ``REST``; gRPC API the method name and entrypoint ``GRPC``;
 * ``pyserving_requests_in_flight``: every request and RPC between begin and end.
 
-The hot path does no string formatting: counter and histogram children are bound once per
-(model, outcome) and cached. To bound memory against clients naming random models, at most
-:data:`MAX_MODEL_LABELS` distinct model names get their own series; later ones share
-``model_name="__other__"``. Methods run on the event loop thread (not thread-safe).
+The hot path does no string formatting and no ``.labels()``: the value cells of the counter and
+histogram children are bound once per (model, API, outcome) and cached (see
+:mod:`pyserving.observability.metrics.cells`). To bound memory against clients naming random
+models, at most :data:`MAX_MODEL_LABELS` distinct model names get their own series; later ones
+share ``model_name="__other__"``. Methods run on the event loop thread (not thread-safe).
 
 :data:`CURRENT_API` carries the API of the request being served (``Predict``, ``Classify``...)
 down to the model runner, which records ``runtime_latency`` with it.
@@ -26,9 +27,10 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from time import perf_counter_ns
-from typing import Any, Final
+from typing import Final
 
 from pyserving.errors import Code
+from pyserving.observability.metrics import cells
 from pyserving.observability.metrics import registry as m
 
 CURRENT_API: Final[ContextVar[str]] = ContextVar("pyserving_current_api", default="")
@@ -41,6 +43,16 @@ OTHER_MODEL: Final = "__other__"
 access_logger = logging.getLogger("pyserving.access")
 
 
+class _Series:
+    """The cells one (model, API, entrypoint, outcome) records into."""
+
+    __slots__ = ("count", "latency")
+
+    def __init__(self, count: cells.Add, latency: cells.Observe | None) -> None:
+        self.count = count
+        self.latency = latency
+
+
 class RequestObserver:
     """See the module docstring. ``metrics``: record the request metrics; ``access_log``: log one
     line per request on the ``pyserving.access`` logger (INFO)."""
@@ -48,13 +60,17 @@ class RequestObserver:
     def __init__(self, *, metrics: bool = True, access_log: bool = False) -> None:
         self._metrics = metrics
         self._access_log = access_log
-        self._counts: dict[str, dict[Code, Any]] = {}
-        self._latency: dict[tuple[str, str, str], Any] = {}
+        self._in_flight = cells.adder(m.IN_FLIGHT)
+        # (model, API, outcome) -> cells, one map per entrypoint; only label-capped model names
+        # are keys, so the maps stay bounded too.
+        self._rest: dict[tuple[str, str, Code], _Series] = {}
+        self._grpc: dict[tuple[str, str, Code], _Series] = {}
+        self._models: set[str] = set()
 
     def begin(self, api: str = "") -> int:
         """A request starts; returns the start time to pass to the matching ``end_*``."""
         if self._metrics:
-            m.IN_FLIGHT.inc()
+            self._in_flight(1)
         if api:
             CURRENT_API.set(api)
         return perf_counter_ns()
@@ -64,8 +80,13 @@ class RequestObserver:
     ) -> None:
         elapsed = perf_counter_ns() - started
         if self._metrics:
-            m.IN_FLIGHT.dec()
-            self._record(model, api, "REST", code, elapsed)
+            self._in_flight(-1)
+            series = self._rest.get((model, api, code))
+            if series is None:
+                series = self._bind(self._rest, model, api, "REST", code)
+            series.count(1)
+            if series.latency is not None:
+                series.latency(elapsed // 1000)
         if self._access_log:
             _log_access("REST", method, path, status, code, elapsed, model)
 
@@ -76,29 +97,39 @@ class RequestObserver:
         counted = method in INFERENCE_RPCS
         model = _model_of(request) if counted or self._access_log else ""
         if self._metrics:
-            m.IN_FLIGHT.dec()
+            self._in_flight(-1)
             if counted:
-                self._record(model, method, "GRPC", code, elapsed)
+                series = self._grpc.get((model, method, code))
+                if series is None:
+                    series = self._bind(self._grpc, model, method, "GRPC", code)
+                series.count(1)
+                if series.latency is not None:
+                    series.latency(elapsed // 1000)
         if self._access_log:
             _log_access("GRPC", "POST", f"/{service}/{method}", 200, code, elapsed, model)
 
-    def _record(self, model: str, api: str, entrypoint: str, code: Code, elapsed_ns: int) -> None:
-        counts = self._counts.get(model)
-        if counts is None:
-            if len(self._counts) >= MAX_MODEL_LABELS:
+    def _bind(
+        self,
+        series: dict[tuple[str, str, Code], _Series],
+        model: str,
+        api: str,
+        entrypoint: str,
+        code: Code,
+    ) -> _Series:
+        """The cells for a first-seen key: ``request_count`` always, ``request_latency`` for OK."""
+        if model not in self._models:
+            if len(self._models) >= MAX_MODEL_LABELS:
                 model = OTHER_MODEL
-            counts = self._counts.setdefault(model, {})
-        child = counts.get(code)
-        if child is None:
-            child = counts[code] = m.REQUEST_COUNT.labels(model, code.name)
-        child.inc()
-        if code is not Code.OK:
-            return
-        key = (model, api, entrypoint)
-        latency = self._latency.get(key)
-        if latency is None:
-            latency = self._latency[key] = m.REQUEST_LATENCY.labels(model, api, entrypoint)
-        latency.observe(elapsed_ns // 1000)
+                bound = series.get((model, api, code))
+                if bound is not None:
+                    return bound
+            self._models.add(model)
+        count = cells.adder(m.REQUEST_COUNT.labels(model, code.name))
+        latency = None
+        if code is Code.OK:
+            latency = cells.observer(m.REQUEST_LATENCY.labels(model, api, entrypoint))
+        bound = series[(model, api, code)] = _Series(count, latency)
+        return bound
 
 
 def _model_of(request: object) -> str:
