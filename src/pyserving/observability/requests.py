@@ -61,9 +61,11 @@ class RequestObserver:
         self._metrics = metrics
         self._access_log = access_log
         self._in_flight = cells.adder(m.IN_FLIGHT)
-        # (model, API, outcome) -> cells, one map per entrypoint; only label-capped model names
-        # are keys, so the maps stay bounded too.
+        # (model, API) -> cells of OK requests, (model, API, code) -> of the others; one pair of
+        # maps per entrypoint. Only label-capped model names are keys: the maps stay bounded.
+        self._rest_ok: dict[tuple[str, str], _Series] = {}
         self._rest: dict[tuple[str, str, Code], _Series] = {}
+        self._grpc_ok: dict[tuple[str, str], _Series] = {}
         self._grpc: dict[tuple[str, str, Code], _Series] = {}
         self._models: set[str] = set()
 
@@ -81,9 +83,12 @@ class RequestObserver:
         elapsed = perf_counter_ns() - started
         if self._metrics:
             self._in_flight(-1)
-            series = self._rest.get((model, api, code))
+            if code is Code.OK:  # keyed without the code: an enum member hashes in Python
+                series = self._rest_ok.get((model, api))
+            else:
+                series = self._rest.get((model, api, code))
             if series is None:
-                series = self._bind(self._rest, model, api, "REST", code)
+                series = self._bind("REST", model, api, code)
             series.count(1)
             if series.latency is not None:
                 series.latency(elapsed // 1000)
@@ -99,37 +104,42 @@ class RequestObserver:
         if self._metrics:
             self._in_flight(-1)
             if counted:
-                series = self._grpc.get((model, method, code))
+                if code is Code.OK:
+                    series = self._grpc_ok.get((model, method))
+                else:
+                    series = self._grpc.get((model, method, code))
                 if series is None:
-                    series = self._bind(self._grpc, model, method, "GRPC", code)
+                    series = self._bind("GRPC", model, method, code)
                 series.count(1)
                 if series.latency is not None:
                     series.latency(elapsed // 1000)
         if self._access_log:
             _log_access("GRPC", "POST", f"/{service}/{method}", 200, code, elapsed, model)
 
-    def _bind(
-        self,
-        series: dict[tuple[str, str, Code], _Series],
-        model: str,
-        api: str,
-        entrypoint: str,
-        code: Code,
-    ) -> _Series:
+    def _bind(self, entrypoint: str, model: str, api: str, code: Code) -> _Series:
         """The cells for a first-seen key: ``request_count`` always, ``request_latency`` for OK."""
+        rest = entrypoint == "REST"
+        ok = code is Code.OK
         if model not in self._models:
             if len(self._models) >= MAX_MODEL_LABELS:
                 model = OTHER_MODEL
-                bound = series.get((model, api, code))
-                if bound is not None:
-                    return bound
-            self._models.add(model)
-        count = cells.adder(m.REQUEST_COUNT.labels(model, code.name))
-        latency = None
-        if code is Code.OK:
-            latency = cells.observer(m.REQUEST_LATENCY.labels(model, api, entrypoint))
-        bound = series[(model, api, code)] = _Series(count, latency)
-        return bound
+            else:
+                self._models.add(model)
+        if ok:
+            ok_map = self._rest_ok if rest else self._grpc_ok
+            series = ok_map.get((model, api))
+            if series is None:
+                series = ok_map[(model, api)] = _Series(
+                    cells.adder(m.REQUEST_COUNT.labels(model, code.name)),
+                    cells.observer(m.REQUEST_LATENCY.labels(model, api, entrypoint)),
+                )
+            return series
+        error_map = self._rest if rest else self._grpc
+        series = error_map.get((model, api, code))
+        if series is None:
+            count = cells.adder(m.REQUEST_COUNT.labels(model, code.name))
+            series = error_map[(model, api, code)] = _Series(count, None)
+        return series
 
 
 def _model_of(request: object) -> str:

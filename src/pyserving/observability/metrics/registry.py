@@ -15,12 +15,14 @@ starts, and a supervisor that replaces a dead worker should call
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -83,11 +85,14 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
 
-def collect() -> Iterable[Metric]:
+def collect(only: Sequence[MetricWrapperBase] = ()) -> Iterable[Metric]:
     """Every metric family with its samples: this process's, or all processes' in multi-process
-    mode (read fresh from the shared directory on each call)."""
+    mode (read fresh from the shared directory on each call). ``only``: a single process collects
+    just these metrics (cheaper); in multi-process mode every family comes back anyway."""
     directory = multiprocess_dir()
     if directory is None:
+        if only:
+            return itertools.chain.from_iterable(metric.collect() for metric in only)
         return REGISTRY.collect()
     merged = CollectorRegistry(auto_describe=False)
     MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
