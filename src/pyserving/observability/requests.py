@@ -12,11 +12,12 @@ Recorded, as TF Serving does (reference §7):
   ``REST``; gRPC API the method name and entrypoint ``GRPC``;
 * ``pyserving_requests_in_flight``: every request and RPC between begin and end.
 
-The hot path does no string formatting and no ``.labels()``: the value cells of the counter and
-histogram children are bound once per (model, API, outcome) and cached (see
-:mod:`pyserving.observability.metrics.cells`). To bound memory against clients naming random
-models, at most :data:`MAX_MODEL_LABELS` distinct model names get their own series; later ones
-share ``model_name="__other__"``. Methods run on the event loop thread (not thread-safe).
+The hot path does no string formatting and no ``.labels()``: a recorder per (model, API, outcome)
+is bound once and cached; a request appends its latency to it, folded into the metrics before
+anything reads them (see :mod:`pyserving.observability.metrics.deferred`). To bound memory against
+clients naming random models, at most :data:`MAX_MODEL_LABELS` distinct model names get their own
+series; later ones share ``model_name="__other__"``. Methods run on the event loop thread (not
+thread-safe).
 
 :data:`CURRENT_API` carries the API of the request being served (``Predict``, ``Classify``...)
 down to the model runner, which records ``runtime_latency`` with it.
@@ -30,8 +31,8 @@ from time import perf_counter_ns
 from typing import Final
 
 from pyserving.errors import Code
-from pyserving.observability.metrics import cells
 from pyserving.observability.metrics import registry as m
+from pyserving.observability.metrics.deferred import InFlight, Outcomes
 
 CURRENT_API: Final[ContextVar[str]] = ContextVar("pyserving_current_api", default="")
 INFERENCE_RPCS: Final = frozenset(
@@ -43,16 +44,6 @@ OTHER_MODEL: Final = "__other__"
 access_logger = logging.getLogger("pyserving.access")
 
 
-class _Series:
-    """The cells one (model, API, entrypoint, outcome) records into."""
-
-    __slots__ = ("count", "latency")
-
-    def __init__(self, count: cells.Add, latency: cells.Observe | None) -> None:
-        self.count = count
-        self.latency = latency
-
-
 class RequestObserver:
     """See the module docstring. ``metrics``: record the request metrics; ``access_log``: log one
     line per request on the ``pyserving.access`` logger (INFO)."""
@@ -60,19 +51,20 @@ class RequestObserver:
     def __init__(self, *, metrics: bool = True, access_log: bool = False) -> None:
         self._metrics = metrics
         self._access_log = access_log
-        self._in_flight = cells.adder(m.IN_FLIGHT)
-        # (model, API) -> cells of OK requests, (model, API, code) -> of the others; one pair of
+        self._defer = m.defer_recording()
+        self._in_flight = InFlight(m.IN_FLIGHT, defer=self._defer)
+        # (model, API) -> recorder of OK requests, (model, API, code) -> of the others; one pair of
         # maps per entrypoint. Only label-capped model names are keys: the maps stay bounded.
-        self._rest_ok: dict[tuple[str, str], _Series] = {}
-        self._rest: dict[tuple[str, str, Code], _Series] = {}
-        self._grpc_ok: dict[tuple[str, str], _Series] = {}
-        self._grpc: dict[tuple[str, str, Code], _Series] = {}
+        self._rest_ok: dict[tuple[str, str], Outcomes] = {}
+        self._rest: dict[tuple[str, str, Code], Outcomes] = {}
+        self._grpc_ok: dict[tuple[str, str], Outcomes] = {}
+        self._grpc: dict[tuple[str, str, Code], Outcomes] = {}
         self._models: set[str] = set()
 
     def begin(self, api: str = "") -> int:
         """A request starts; returns the start time to pass to the matching ``end_*``."""
         if self._metrics:
-            self._in_flight(1)
+            self._in_flight.begin()
         if api:
             CURRENT_API.set(api)
         return perf_counter_ns()
@@ -82,16 +74,14 @@ class RequestObserver:
     ) -> None:
         elapsed = perf_counter_ns() - started
         if self._metrics:
-            self._in_flight(-1)
+            self._in_flight.end()
             if code is Code.OK:  # keyed without the code: an enum member hashes in Python
                 series = self._rest_ok.get((model, api))
             else:
                 series = self._rest.get((model, api, code))
             if series is None:
                 series = self._bind("REST", model, api, code)
-            series.count(1)
-            if series.latency is not None:
-                series.latency(elapsed // 1000)
+            series.record(elapsed // 1000)
         if self._access_log:
             _log_access("REST", method, path, status, code, elapsed, model)
 
@@ -102,7 +92,7 @@ class RequestObserver:
         counted = method in INFERENCE_RPCS
         model = _model_of(request) if counted or self._access_log else ""
         if self._metrics:
-            self._in_flight(-1)
+            self._in_flight.end()
             if counted:
                 if code is Code.OK:
                     series = self._grpc_ok.get((model, method))
@@ -110,14 +100,12 @@ class RequestObserver:
                     series = self._grpc.get((model, method, code))
                 if series is None:
                     series = self._bind("GRPC", model, method, code)
-                series.count(1)
-                if series.latency is not None:
-                    series.latency(elapsed // 1000)
+                series.record(elapsed // 1000)
         if self._access_log:
             _log_access("GRPC", "POST", f"/{service}/{method}", 200, code, elapsed, model)
 
-    def _bind(self, entrypoint: str, model: str, api: str, code: Code) -> _Series:
-        """The cells for a first-seen key: ``request_count`` always, ``request_latency`` for OK."""
+    def _bind(self, entrypoint: str, model: str, api: str, code: Code) -> Outcomes:
+        """The recorder of a first-seen key: ``request_count``, and ``request_latency`` if OK."""
         rest = entrypoint == "REST"
         ok = code is Code.OK
         if model not in self._models:
@@ -129,16 +117,17 @@ class RequestObserver:
             ok_map = self._rest_ok if rest else self._grpc_ok
             series = ok_map.get((model, api))
             if series is None:
-                series = ok_map[(model, api)] = _Series(
-                    cells.adder(m.REQUEST_COUNT.labels(model, code.name)),
-                    cells.observer(m.REQUEST_LATENCY.labels(model, api, entrypoint)),
+                series = ok_map[(model, api)] = Outcomes(
+                    m.REQUEST_COUNT.labels(model, code.name),
+                    m.REQUEST_LATENCY.labels(model, api, entrypoint),
+                    defer=self._defer,
                 )
             return series
         error_map = self._rest if rest else self._grpc
         series = error_map.get((model, api, code))
         if series is None:
-            count = cells.adder(m.REQUEST_COUNT.labels(model, code.name))
-            series = error_map[(model, api, code)] = _Series(count, None)
+            count = m.REQUEST_COUNT.labels(model, code.name)
+            series = error_map[(model, api, code)] = Outcomes(count, None, defer=self._defer)
         return series
 
 

@@ -40,16 +40,10 @@ def adder(child: Counter | Gauge) -> Add:
 
 def observer(child: Histogram) -> Observe:
     """``observe(amount)`` for a histogram child (``amount`` not NaN)."""
-    bounds: Any = getattr(child, "_upper_bounds", None)
-    buckets: Any = getattr(child, "_buckets", None)
-    sum_inc = _cell_inc(getattr(child, "_sum", None))
-    if not isinstance(bounds, list) or not isinstance(buckets, list) or sum_inc is None:
+    layout = histogram_cells(child)
+    if layout is None:
         return child.observe
-    bucket_incs = [_cell_inc(bucket) for bucket in buckets]
-    if len(bucket_incs) != len(bounds) or any(inc is None for inc in bucket_incs):
-        return child.observe
-    limits = tuple(float(bound) for bound in bounds)
-    incs: tuple[Add, ...] = tuple(inc for inc in bucket_incs if inc is not None)
+    limits, incs, sum_inc = layout
 
     def observe(amount: float) -> None:
         # The last limit is +Inf: every amount but NaN has a bucket.
@@ -57,6 +51,21 @@ def observer(child: Histogram) -> Observe:
         sum_inc(amount)
 
     return observe
+
+
+def histogram_cells(child: Histogram) -> tuple[tuple[float, ...], tuple[Add, ...], Add] | None:
+    """A histogram child's limits (the last one +Inf), the ``inc`` of the bucket under each limit
+    (not cumulative) and of the sum; None when the child lacks those cells."""
+    bounds: Any = getattr(child, "_upper_bounds", None)
+    buckets: Any = getattr(child, "_buckets", None)
+    sum_inc = _cell_inc(getattr(child, "_sum", None))
+    if not isinstance(bounds, list) or not isinstance(buckets, list) or sum_inc is None:
+        return None
+    bucket_incs = [_cell_inc(bucket) for bucket in buckets]
+    if len(bucket_incs) != len(bounds) or any(inc is None for inc in bucket_incs):
+        return None
+    limits = tuple(float(bound) for bound in bounds)
+    return limits, tuple(inc for inc in bucket_incs if inc is not None), sum_inc
 
 
 def _cell_inc(cell: object) -> Add | None:

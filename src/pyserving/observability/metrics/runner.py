@@ -20,6 +20,7 @@ import numpy as np
 
 from pyserving.observability.metrics import cells
 from pyserving.observability.metrics import registry as m
+from pyserving.observability.metrics.deferred import Outcomes
 from pyserving.observability.requests import CURRENT_API
 from pyserving.service.execution import Lease, ModelRunner
 
@@ -28,12 +29,13 @@ RUNTIME: Final = "TF1"
 
 
 class TimedRunner:
-    """Delegates to ``inner`` and records the metrics above (value cells cached per model and
-    API, see :mod:`.cells`; called on the event loop thread only)."""
+    """Delegates to ``inner`` and records the metrics above (recorders cached per model and API,
+    see :mod:`.deferred`; called on the event loop thread only)."""
 
     def __init__(self, inner: ModelRunner) -> None:
         self.inner = inner
-        self._latency: dict[tuple[str, str], cells.Observe] = {}
+        self._defer = m.defer_recording()
+        self._latency: dict[tuple[str, str], Outcomes] = {}
         self._examples: dict[str, tuple[cells.Observe, cells.Add]] = {}
 
     async def run(
@@ -52,8 +54,8 @@ class TimedRunner:
         latency = self._latency.get(key)
         if latency is None:
             child = m.RUNTIME_LATENCY.labels(name, api, RUNTIME)
-            latency = self._latency[key] = cells.observer(child)
-        latency(micros)
+            latency = self._latency[key] = Outcomes(None, child, defer=self._defer)
+        latency.record(micros)
         if api in EXAMPLE_APIS and feeds:
             self._count_examples(name, len(next(iter(feeds.values()))))
         return outputs
