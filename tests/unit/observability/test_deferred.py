@@ -109,3 +109,52 @@ def test_no_observation_is_lost_to_folds_on_another_thread() -> None:
     assert registry.get_sample_value("c_total", {"m": "x"}) == total
     assert registry.get_sample_value("h_count", {"m": "x"}) == total
     assert registry.get_sample_value("h_sum", {"m": "x"}) == sum(i % 100 for i in range(total))
+
+
+def _batch_samples(model: str, pool: str) -> dict[str, float]:
+    """The batch metrics' samples of ``model`` / ``pool`` and the unlabelled ones, keyed without
+    the model and pool names."""
+    found: dict[str, float] = {}
+    for family in m.REGISTRY.collect():
+        for s in family.samples:
+            labels = dict(s.labels)
+            if (
+                labels.pop("model_name", model) != model
+                or labels.pop("thread_pool_name", pool) != pool
+            ):
+                continue
+            if s.name.endswith("_created") or not (
+                "batching_session" in s.name or s.name.startswith("pyserving_batch")
+            ):
+                continue
+            found[s.name + str(sorted(labels.items()))] = s.value
+    return found
+
+
+def test_deferred_batches_record_what_record_batch_does() -> None:
+    from pyserving.batching.observer import BatchStats
+    from pyserving.observability.metrics import recorders
+    from pyserving.observability.metrics.batches import BatchRecorder
+
+    batches = [((2, 1), (0.0011, 0.0000213), 4, 3), ((5,), (0.3,), 8, 0), ((1, 1, 1), (), 4, 7)]
+    changes = []
+    for path in ("direct", "deferred"):
+        model, pool = f"batches_{path}", f"pool_{path}"
+        before = _batch_samples(model, pool)
+        recorder = BatchRecorder()
+        for sizes, waits, processed, queued in batches:
+            if path == "direct":
+                recorders.record_batch(
+                    model_name=model,
+                    thread_pool_name=pool,
+                    input_size=sum(sizes),
+                    processed_size=processed,
+                    queuing_micros=[seconds * 1e6 for seconds in waits],
+                )
+                recorders.set_batch_queue_depth(model, queued)
+            else:
+                recorder.record(BatchStats(model, pool, sizes, waits, processed, 0, 0.0, queued))
+        after = _batch_samples(model, pool)
+        changes.append({k: v - before.get(k, 0.0) for k, v in after.items()})
+    assert changes[0] == changes[1]
+    assert any(v for k, v in changes[1].items() if "queuing_latency_sum" in k)

@@ -21,7 +21,6 @@ Amounts are integers (µs), so the folded sums are exact: the same totals as one
 from __future__ import annotations
 
 import threading
-import weakref
 from bisect import bisect_left
 from collections import Counter as Tally
 from functools import partial
@@ -36,13 +35,21 @@ from pyserving.observability.metrics import cells
 FOLD_AT: Final = 512
 
 _fold_lock = threading.Lock()
-_recorders: weakref.WeakSet[_Deferred] = weakref.WeakSet()
+# Kept for the life of the process (a recorder dropped with waiting observations would lose them);
+# they are few: one per series and per server component.
+_recorders: list[Deferred] = []
+
+
+def register(recorder: Deferred) -> None:
+    """Fold ``recorder`` whenever the metrics are read (from now on, for good)."""
+    with _fold_lock:
+        _recorders.append(recorder)
 
 
 def fold_all() -> None:
     """Write every recorder's waiting observations into their cells."""
     with _fold_lock:
-        for recorder in list(_recorders):
+        for recorder in _recorders:
             recorder.fold_locked()
 
 
@@ -60,8 +67,10 @@ class _FoldFirst:
 FOLD_FIRST: Final = _FoldFirst()
 
 
-class _Deferred:
-    __slots__ = ("__weakref__",)
+class Deferred:
+    """A recorder whose waiting observations :func:`fold_all` writes (registered when it defers)."""
+
+    __slots__ = ()
 
     def fold_locked(self) -> None:
         raise NotImplementedError
@@ -71,28 +80,53 @@ class _Deferred:
             self.fold_locked()
 
 
-class Outcomes(_Deferred):
+class ObserveMany:
+    """Observes a list of amounts in one histogram child: the buckets counted in C
+    (:class:`collections.Counter` over :func:`bisect.bisect_left`), one ``inc`` per bucket hit.
+    ``integral`` (every amount an int): the sum gets one ``inc``, exact; else one per amount, in
+    order, which leaves the float prometheus-client's own ``observe`` calls would."""
+
+    __slots__ = ("_bucket_incs", "_index", "_integral", "_observe", "_sum")
+
+    def __init__(self, histogram: Histogram, *, integral: bool) -> None:
+        self._integral = integral
+        self._observe = cells.observer(histogram)
+        layout = cells.histogram_cells(histogram)
+        self._index: partial[int] | None = None
+        self._bucket_incs: tuple[cells.Add, ...] = ()
+        self._sum: cells.Add | None = None
+        if layout is not None:
+            limits, self._bucket_incs, self._sum = layout
+            self._index = partial(bisect_left, limits)
+
+    def __call__(self, amounts: list[int] | list[float]) -> None:
+        if self._index is None or self._sum is None:
+            for amount in amounts:
+                self._observe(amount)
+            return
+        for index, hits in Tally(map(self._index, amounts)).items():
+            self._bucket_incs[index](hits)
+        if self._integral:
+            self._sum(sum(amounts))
+        else:
+            for amount in amounts:
+                self._sum(amount)
+
+
+class Outcomes(Deferred):
     """Requests of one series: :meth:`record` (``amount`` an int) adds one to ``count`` (if any)
     and observes ``amount`` in ``histogram`` (if any)."""
 
-    __slots__ = ("_bucket_incs", "_count", "_defer", "_index", "_observe", "_sum", "_values")
+    __slots__ = ("_count", "_defer", "_many", "_observe", "_values")
 
     def __init__(self, count: Counter | None, histogram: Histogram | None, *, defer: bool) -> None:
         self._defer = defer
         self._values: list[int] = []
         self._count = cells.adder(count) if count is not None else None
-        self._sum: cells.Add | None = None
-        self._bucket_incs: tuple[cells.Add, ...] = ()
-        self._index: partial[int] | None = None
-        self._observe: cells.Observe | None = None
-        if histogram is not None:
-            self._observe = cells.observer(histogram)
-            layout = cells.histogram_cells(histogram)
-            if layout is not None:
-                limits, self._bucket_incs, self._sum = layout
-                self._index = partial(bisect_left, limits)
+        self._observe = cells.observer(histogram) if histogram is not None else None
+        self._many = ObserveMany(histogram, integral=True) if histogram is not None else None
         if defer:
-            _recorders.add(self)
+            register(self)
 
     def record(self, amount: int) -> None:
         if self._defer:
@@ -115,16 +149,11 @@ class Outcomes(_Deferred):
         del values[:n]
         if self._count is not None:
             self._count(n)
-        if self._index is not None and self._sum is not None:
-            for index, hits in Tally(map(self._index, taken)).items():
-                self._bucket_incs[index](hits)
-            self._sum(sum(taken))
-        elif self._observe is not None:
-            for amount in taken:
-                self._observe(amount)
+        if self._many is not None:
+            self._many(taken)
 
 
-class InFlight(_Deferred):
+class InFlight(Deferred):
     """A gauge of what has begun and not ended: :meth:`begin` / :meth:`end` count, a fold adds the
     change since the previous fold to the gauge (other writers of the gauge keep theirs)."""
 
@@ -137,7 +166,7 @@ class InFlight(_Deferred):
         self.ended = 0
         self._reported = 0
         if defer:
-            _recorders.add(self)
+            register(self)
 
     def begin(self) -> None:
         if self._defer:
