@@ -15,7 +15,9 @@ for the next fold. Multi-process mode needs no deferral: a page rendered by anot
 not fold this one's observations, so there the recorders are made with ``defer=False`` and write
 their cells at once.
 
-Amounts are integers (µs), so the folded sums are exact: the same totals as one ``observe`` each.
+Sums stay the very values per-observation recording leaves: integer amounts (latencies in µs,
+sizes) are summed in one add, which is exact; float amounts (queuing times) are added one by one,
+in order.
 """
 
 from __future__ import annotations
