@@ -41,14 +41,10 @@ class MetricsObserver:
     """Records TF Serving's ``batching_session`` metrics and the queue-depth gauge through
     :mod:`pyserving.observability.metrics` (use it when monitoring is on)."""
 
-    def batch_processed(self, stats: BatchStats) -> None:
-        from pyserving.observability.metrics import recorders
+    def __init__(self) -> None:
+        from pyserving.observability.metrics.batches import BatchRecorder
 
-        recorders.record_batch(
-            model_name=stats.model_name,
-            thread_pool_name=stats.thread_pool_name,
-            input_size=sum(stats.task_sizes),
-            processed_size=stats.processed_size,
-            queuing_micros=[seconds * 1e6 for seconds in stats.queuing_seconds],
-        )
-        recorders.set_batch_queue_depth(stats.model_name, stats.model_queued_tasks)
+        self._recorder = BatchRecorder()
+
+    def batch_processed(self, stats: BatchStats) -> None:
+        self._recorder.record(stats)

@@ -3,8 +3,10 @@ computed from the server's own Prometheus metrics (``request_count``, ``request_
 ``pyserving_batch_size``).
 
 A background thread snapshots the cumulative counters every ``interval`` seconds and keeps the
-snapshots of the last ``window`` seconds (bounded: ``window / interval + 1`` of them). Each point
-of a series is the difference between two consecutive snapshots, so it shows that interval only.
+snapshots of the last ``window`` seconds (bounded: ``window / interval + 1`` of them). The console
+costs requests nothing: they only update the metrics, and a sample collects just these three.
+Each point of a series is the difference between two consecutive snapshots, so it shows that
+interval only.
 Latency percentiles are interpolated inside the histogram's buckets (the way Prometheus'
 ``histogram_quantile`` does), so they are as precise as the buckets (factors of 1.8).
 In multi-process mode the snapshots sum all processes, like the Prometheus page.
@@ -31,6 +33,7 @@ _COUNT: Final = family_name(d.REQUEST_COUNT)
 _LATENCY: Final = family_name(d.REQUEST_LATENCY)
 _BATCH: Final = family_name(d.BATCH_SIZE)
 _BOUNDS: Final = (*d.LATENCY_BUCKETS, math.inf)
+_SAMPLED: Final = (registry.REQUEST_COUNT, registry.REQUEST_LATENCY, registry.BATCH_SIZE)
 
 
 @dataclass
@@ -134,7 +137,7 @@ class MetricsWindow:
             self.sample()
 
     def sample(self, now: float | None = None) -> None:
-        taken = snapshot(registry.collect())
+        taken = snapshot(registry.collect(_SAMPLED))
         with self._lock:
             self._snapshots.append((time.time() if now is None else now, taken))
 

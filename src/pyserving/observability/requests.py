@@ -12,10 +12,12 @@ Recorded, as TF Serving does (reference §7):
   ``REST``; gRPC API the method name and entrypoint ``GRPC``;
 * ``pyserving_requests_in_flight``: every request and RPC between begin and end.
 
-The hot path does no string formatting: counter and histogram children are bound once per
-(model, outcome) and cached. To bound memory against clients naming random models, at most
-:data:`MAX_MODEL_LABELS` distinct model names get their own series; later ones share
-``model_name="__other__"``. Methods run on the event loop thread (not thread-safe).
+The hot path does no string formatting and no ``.labels()``: a recorder per (model, API, outcome)
+is bound once and cached; a request appends its latency to it, folded into the metrics before
+anything reads them (see :mod:`pyserving.observability.metrics.deferred`). To bound memory against
+clients naming random models, at most :data:`MAX_MODEL_LABELS` distinct model names get their own
+series; later ones share ``model_name="__other__"``. Methods run on the event loop thread (not
+thread-safe).
 
 :data:`CURRENT_API` carries the API of the request being served (``Predict``, ``Classify``...)
 down to the model runner, which records ``runtime_latency`` with it.
@@ -26,10 +28,11 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from time import perf_counter_ns
-from typing import Any, Final
+from typing import Final
 
 from pyserving.errors import Code
 from pyserving.observability.metrics import registry as m
+from pyserving.observability.metrics.deferred import InFlight, Outcomes
 
 CURRENT_API: Final[ContextVar[str]] = ContextVar("pyserving_current_api", default="")
 INFERENCE_RPCS: Final = frozenset(
@@ -48,13 +51,20 @@ class RequestObserver:
     def __init__(self, *, metrics: bool = True, access_log: bool = False) -> None:
         self._metrics = metrics
         self._access_log = access_log
-        self._counts: dict[str, dict[Code, Any]] = {}
-        self._latency: dict[tuple[str, str, str], Any] = {}
+        self._defer = m.defer_recording()
+        self._in_flight = InFlight(m.IN_FLIGHT, defer=self._defer)
+        # (model, API) -> recorder of OK requests, (model, API, code) -> of the others; one pair of
+        # maps per entrypoint. Only label-capped model names are keys: the maps stay bounded.
+        self._rest_ok: dict[tuple[str, str], Outcomes] = {}
+        self._rest: dict[tuple[str, str, Code], Outcomes] = {}
+        self._grpc_ok: dict[tuple[str, str], Outcomes] = {}
+        self._grpc: dict[tuple[str, str, Code], Outcomes] = {}
+        self._models: set[str] = set()
 
     def begin(self, api: str = "") -> int:
         """A request starts; returns the start time to pass to the matching ``end_*``."""
         if self._metrics:
-            m.IN_FLIGHT.inc()
+            self._in_flight.begin()
         if api:
             CURRENT_API.set(api)
         return perf_counter_ns()
@@ -64,8 +74,14 @@ class RequestObserver:
     ) -> None:
         elapsed = perf_counter_ns() - started
         if self._metrics:
-            m.IN_FLIGHT.dec()
-            self._record(model, api, "REST", code, elapsed)
+            self._in_flight.end()
+            if code is Code.OK:  # keyed without the code: an enum member hashes in Python
+                series = self._rest_ok.get((model, api))
+            else:
+                series = self._rest.get((model, api, code))
+            if series is None:
+                series = self._bind("REST", model, api, code)
+            series.record(elapsed // 1000)
         if self._access_log:
             _log_access("REST", method, path, status, code, elapsed, model)
 
@@ -76,29 +92,43 @@ class RequestObserver:
         counted = method in INFERENCE_RPCS
         model = _model_of(request) if counted or self._access_log else ""
         if self._metrics:
-            m.IN_FLIGHT.dec()
+            self._in_flight.end()
             if counted:
-                self._record(model, method, "GRPC", code, elapsed)
+                if code is Code.OK:
+                    series = self._grpc_ok.get((model, method))
+                else:
+                    series = self._grpc.get((model, method, code))
+                if series is None:
+                    series = self._bind("GRPC", model, method, code)
+                series.record(elapsed // 1000)
         if self._access_log:
             _log_access("GRPC", "POST", f"/{service}/{method}", 200, code, elapsed, model)
 
-    def _record(self, model: str, api: str, entrypoint: str, code: Code, elapsed_ns: int) -> None:
-        counts = self._counts.get(model)
-        if counts is None:
-            if len(self._counts) >= MAX_MODEL_LABELS:
+    def _bind(self, entrypoint: str, model: str, api: str, code: Code) -> Outcomes:
+        """The recorder of a first-seen key: ``request_count``, and ``request_latency`` if OK."""
+        rest = entrypoint == "REST"
+        ok = code is Code.OK
+        if model not in self._models:
+            if len(self._models) >= MAX_MODEL_LABELS:
                 model = OTHER_MODEL
-            counts = self._counts.setdefault(model, {})
-        child = counts.get(code)
-        if child is None:
-            child = counts[code] = m.REQUEST_COUNT.labels(model, code.name)
-        child.inc()
-        if code is not Code.OK:
-            return
-        key = (model, api, entrypoint)
-        latency = self._latency.get(key)
-        if latency is None:
-            latency = self._latency[key] = m.REQUEST_LATENCY.labels(model, api, entrypoint)
-        latency.observe(elapsed_ns // 1000)
+            else:
+                self._models.add(model)
+        if ok:
+            ok_map = self._rest_ok if rest else self._grpc_ok
+            series = ok_map.get((model, api))
+            if series is None:
+                series = ok_map[(model, api)] = Outcomes(
+                    m.REQUEST_COUNT.labels(model, code.name),
+                    m.REQUEST_LATENCY.labels(model, api, entrypoint),
+                    defer=self._defer,
+                )
+            return series
+        error_map = self._rest if rest else self._grpc
+        series = error_map.get((model, api, code))
+        if series is None:
+            count = m.REQUEST_COUNT.labels(model, code.name)
+            series = error_map[(model, api, code)] = Outcomes(count, None, defer=self._defer)
+        return series
 
 
 def _model_of(request: object) -> str:

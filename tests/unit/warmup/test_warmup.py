@@ -16,7 +16,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 from pyserving.dtypes import DataType
 from pyserving.errors import Code, ServingError
-from pyserving.lifecycle import ServableState
+from pyserving.lifecycle import ServableState, ServerCore
 from pyserving.lifecycle.state import ServableId
 from pyserving.runtimes.base import Model
 from pyserving.runtimes.fake import FakeRuntime
@@ -206,9 +206,15 @@ def test_a_failing_warmup_fails_the_load_with_retries_and_keeps_the_old_version(
     runtime = FakeRuntime()
     seen_at_warmup: list[ServableState | None] = []
     warmup = ModelWarmup(2)
+    # The hook runs on a load thread, which may call it before running_core has returned the
+    # core: it waits for the core to be handed over (a missing core fails the test below).
+    handed_over: list[ServerCore] = []
+    core_known = threading.Event()
 
     def hook(servable: ServableId, path: str, model: object) -> None:
-        seen_at_warmup.append(state_of(core, servable.name, servable.version))
+        core_known.wait(WAIT)
+        state = state_of(handed_over[0], servable.name, servable.version) if handed_over else None
+        seen_at_warmup.append(state)
         warmup(servable, path, model)  # type: ignore[arg-type]
 
     with running_core(
@@ -217,6 +223,8 @@ def test_a_failing_warmup_fails_the_load_with_retries_and_keeps_the_old_version(
         post_load=hook,
         max_num_load_retries=2,
     ) as core:
+        handed_over.append(core)
+        core_known.set()
         core.wait_until_ready(timeout=WAIT)
         assert seen_at_warmup == [ServableState.LOADING] and runtime.runs == 2
         (tmp_path / "2" / WARMUP_FILE).parent.mkdir(parents=True)

@@ -15,15 +15,18 @@ starts, and a supervisor that replaces a dead worker should call
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from pyserving.observability.metrics import deferred
 from pyserving.observability.metrics import definitions as d
 from pyserving.observability.metrics.definitions import MetricSpec
 
@@ -33,6 +36,9 @@ MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 # ``metric_names`` of HandleReloadConfigRequest) finds these; the page renders only the metrics of
 # :data:`~.definitions.ALL_SPECS`, not the default registry's process/platform collectors.
 REGISTRY: Final = prometheus_client.REGISTRY
+# Ahead of the metrics below: collecting the registry folds the deferred request observations
+# into them first (see .deferred).
+REGISTRY.register(deferred.FOLD_FIRST)
 
 
 def _counter(spec: MetricSpec) -> Counter:
@@ -83,11 +89,20 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
 
-def collect() -> Iterable[Metric]:
+def defer_recording() -> bool:
+    """Whether request-path recorders may defer (:mod:`.deferred`): not in multi-process mode."""
+    return multiprocess_dir() is None
+
+
+def collect(only: Sequence[MetricWrapperBase] = ()) -> Iterable[Metric]:
     """Every metric family with its samples: this process's, or all processes' in multi-process
-    mode (read fresh from the shared directory on each call)."""
+    mode (read fresh from the shared directory on each call). ``only``: a single process collects
+    just these metrics (cheaper); in multi-process mode every family comes back anyway."""
     directory = multiprocess_dir()
     if directory is None:
+        if only:
+            deferred.fold_all()
+            return itertools.chain.from_iterable(metric.collect() for metric in only)
         return REGISTRY.collect()
     merged = CollectorRegistry(auto_describe=False)
     MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from time import perf_counter_ns
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
+from pyserving.observability.metrics import cells
 from pyserving.observability.metrics import registry as m
+from pyserving.observability.metrics.deferred import Outcomes
 from pyserving.observability.requests import CURRENT_API
 from pyserving.service.execution import Lease, ModelRunner
 
@@ -27,13 +29,14 @@ RUNTIME: Final = "TF1"
 
 
 class TimedRunner:
-    """Delegates to ``inner`` and records the metrics above (children cached per model and API;
-    called on the event loop thread only)."""
+    """Delegates to ``inner`` and records the metrics above (recorders cached per model and API,
+    see :mod:`.deferred`; called on the event loop thread only)."""
 
     def __init__(self, inner: ModelRunner) -> None:
         self.inner = inner
-        self._latency: dict[tuple[str, str], Any] = {}
-        self._examples: dict[str, tuple[Any, Any]] = {}
+        self._defer = m.defer_recording()
+        self._latency: dict[tuple[str, str], Outcomes] = {}
+        self._examples: dict[str, tuple[cells.Observe, cells.Add]] = {}
 
     async def run(
         self,
@@ -50,8 +53,9 @@ class TimedRunner:
         key = (name, api)
         latency = self._latency.get(key)
         if latency is None:
-            latency = self._latency[key] = m.RUNTIME_LATENCY.labels(name, api, RUNTIME)
-        latency.observe(micros)
+            child = m.RUNTIME_LATENCY.labels(name, api, RUNTIME)
+            latency = self._latency[key] = Outcomes(None, child, defer=self._defer)
+        latency.record(micros)
         if api in EXAMPLE_APIS and feeds:
             self._count_examples(name, len(next(iter(feeds.values()))))
         return outputs
@@ -60,8 +64,8 @@ class TimedRunner:
         children = self._examples.get(name)
         if children is None:
             children = self._examples[name] = (
-                m.EXAMPLE_COUNTS.labels(name),
-                m.EXAMPLE_COUNT_TOTAL.labels(name),
+                cells.observer(m.EXAMPLE_COUNTS.labels(name)),
+                cells.adder(m.EXAMPLE_COUNT_TOTAL.labels(name)),
             )
-        children[0].observe(count)
-        children[1].inc(count)
+        children[0](count)
+        children[1](count)
