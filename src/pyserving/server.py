@@ -33,6 +33,7 @@ from pyserving.api.rest.admin import admin_off_routes, admin_routes
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.auth import AuthMiddleware
 from pyserving.api.rest.limits import InFlightLimit, guarded_protocol
+from pyserving.api.rest.openapi import openapi_routes
 from pyserving.api.rest.router import BaseRoute, Middleware, with_middleware
 from pyserving.api.rest.server import RestServer
 from pyserving.api.v2.rest import V2Rest
@@ -125,6 +126,7 @@ def rest_routes(
     return [
         *v2.routes(),  # the Open Inference Protocol: /v2
         *ops.rest_routes(),  # the Prometheus page, the probes
+        *openapi_routes(),  # /openapi.json
         *(admin_routes(controller) if admin else admin_off_routes()),  # /v1/admin/
         *console,  # /, /console/, /demo/digits
     ]
