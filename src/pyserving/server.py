@@ -38,6 +38,7 @@ from pyserving.api.rest.router import BaseRoute, Middleware, with_middleware
 from pyserving.api.rest.server import RestServer
 from pyserving.api.v2.rest import V2Rest
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
+from pyserving.codec.element_limit import set_max_elements
 from pyserving.config.models import config_from_options
 from pyserving.config.options import ServerOptions
 from pyserving.console import MetricsWindow, console_routes
@@ -139,6 +140,8 @@ def _warmup(options: ServerOptions) -> PostLoadHook | None:
 def run_server(options: ServerOptions) -> int:
     """Run until a signal; returns the process exit code."""
     configure_logging(options.log_format)
+    cap = options.max_tensor_elements_per_request or options.rest_api_max_body_bytes
+    set_max_elements(cap)
     try:
         ops = Operations(options)
         config = config_from_options(options)

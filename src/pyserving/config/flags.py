@@ -108,6 +108,9 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "rest_api_header_timeout_seconds",
         "rest_api_body_timeout_seconds",
         "rest_api_max_header_bytes",
+        "max_tensor_elements_per_request",
+        "grpc_max_in_flight",
+        "grpc_max_in_flight_per_connection",
     }
 )
 
@@ -522,6 +525,26 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _EXTENSION + "Largest HTTP/REST request line plus headers, in bytes; a larger one gets "
         "HTTP 431.",
     ),
+    Flag(
+        "max_tensor_elements_per_request",
+        _I64,
+        _EXTENSION + "Most elements the input tensors of one request may hold together, on "
+        "every protocol (gRPC included); a larger request gets INVALID_ARGUMENT (HTTP 400) "
+        "before anything is allocated for it. 0: as many as --rest_api_max_body_bytes has bytes.",
+    ),
+    Flag(
+        "grpc_max_in_flight",
+        _I32,
+        _EXTENSION + "gRPC RPCs served at once, all connections together; more get "
+        "RESOURCE_EXHAUSTED with grpc-retry-pushback-ms and retry-after trailers (health checks "
+        "are always answered).",
+    ),
+    Flag(
+        "grpc_max_in_flight_per_connection",
+        _I32,
+        _EXTENSION + "gRPC RPCs in flight on one client connection; more get "
+        "RESOURCE_EXHAUSTED with a retry hint, so one client cannot take every slot.",
+    ),
 )
 
 FLAGS_BY_NAME: Final[dict[str, Flag]] = {flag.name: flag for flag in FLAGS}
@@ -703,9 +726,13 @@ def _validate_extensions(options: ServerOptions) -> None:
         "rest_api_header_timeout_seconds",
         "rest_api_body_timeout_seconds",
         "rest_api_max_header_bytes",
+        "grpc_max_in_flight",
+        "grpc_max_in_flight_per_connection",
     ):
         if getattr(options, name) <= 0:
             raise invalid_argument(f"--{name} must be positive.")
+    if options.max_tensor_elements_per_request < 0:
+        raise invalid_argument("--max_tensor_elements_per_request must not be negative.")
     if options.request_log_max_bytes <= 0:
         raise invalid_argument("--request_log_max_bytes must be positive.")
     if options.shutdown_grace_seconds < 0:

@@ -134,6 +134,13 @@ class ServerOptions:
     rest_api_body_timeout_seconds: int = 30
     #: Largest REST request line plus headers, in bytes; larger: 431.
     rest_api_max_header_bytes: int = 64 * 1024
+    #: Elements of a request's input tensors together, every protocol; beyond: INVALID_ARGUMENT.
+    #: 0 = as many as --rest_api_max_body_bytes has bytes.
+    max_tensor_elements_per_request: int = 0
+    #: gRPC RPCs served at once (all connections); beyond: RESOURCE_EXHAUSTED with a retry hint.
+    grpc_max_in_flight: int = 1000
+    #: gRPC RPCs in flight on one client connection; beyond: RESOURCE_EXHAUSTED.
+    grpc_max_in_flight_per_connection: int = 256
 
     # pyserving only, not a flag: (model name, absolute base path) pairs given to
     # ``pyserving serve`` with several paths. When non-empty it replaces model_name /

@@ -34,6 +34,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from pyserving._protos._pool import POOL
 from pyserving.api.grpc import transport
 from pyserving.api.grpc.authorized import authorized_registration
+from pyserving.api.grpc.in_flight import InFlightLimits, limited_registration
 from pyserving.api.grpc.model_service import ConfigReloader, ModelServicer
 from pyserving.api.grpc.observed import observed_registration
 from pyserving.api.grpc.prediction_service import PredictionServicer
@@ -83,6 +84,9 @@ class GrpcServer:
             options.ssl_config_file,
             options.grpc_max_threads,
         )
+        self._limits = InFlightLimits(
+            options.grpc_max_in_flight, options.grpc_max_in_flight_per_connection
+        )
         self._health = _health_servicer() if options.enable_grpc_healthcheck_service else None
         self._server: transport.RpcServer | None = None
         self.port: int | None = None
@@ -94,9 +98,9 @@ class GrpcServer:
             raise RuntimeError("GrpcServer.start() may be called once")
         recorder = transport.ServiceRecorder(rpc_server)
         server = transport.registration_target(recorder)
-        observed = authorized_registration(
-            observed_registration(server, self._observer), self._policy
-        )
+        # Observed outermost (refusals are observed), then the in-flight caps, then tokens.
+        limited = limited_registration(observed_registration(server, self._observer), self._limits)
+        observed = authorized_registration(limited, self._policy)
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
             PredictionServicer(self._service, tensor_content=self._tensor_content), observed
         )
