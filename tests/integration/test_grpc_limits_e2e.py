@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -65,22 +66,23 @@ def _connection(server: ServerProcess) -> grpc.Channel:
     return channel
 
 
-def _predict(channel: grpc.Channel) -> grpc.Future:
+def _predict(channel: grpc.Channel) -> Any:
     request = predict_request(MODEL, x=float_tensor([1.0], [1]))
-    return stubs(channel).predict.Predict.future(request, timeout=120)  # type: ignore[no-any-return]
+    return stubs(channel).predict.Predict.future(request, timeout=120)
 
 
-def _refused(future: grpc.Future, flag: str) -> None:
+def _refused(future: Any, flag: str) -> None:
     error = future.exception(timeout=HOLD_S / 2)  # refusals come at once, not after the hold
     assert isinstance(error, grpc.RpcError), "the RPC was served"
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
     assert flag in (error.details() or "")
-    trailers = dict(error.trailing_metadata() or ())
+    metadata: Any = error.trailing_metadata() or ()
+    trailers = {str(item[0]): item[1] for item in metadata}
     assert trailers.get("grpc-retry-pushback-ms") == "1000"
     assert trailers.get("retry-after") == "1"
 
 
-def _finished(futures: list[grpc.Future], expected: int) -> list[grpc.Future]:
+def _finished(futures: list[Any], expected: int) -> list[Any]:
     """The futures done once ``expected`` are (or HOLD_S / 2 has passed)."""
     deadline = time.monotonic() + HOLD_S / 2
     while sum(f.done() for f in futures) < expected and time.monotonic() < deadline:
@@ -91,7 +93,7 @@ def _finished(futures: list[grpc.Future], expected: int) -> list[grpc.Future]:
     return done
 
 
-def _served(future: grpc.Future) -> None:
+def _served(future: Any) -> None:
     response = future.result(timeout=120)
     assert list(response.outputs["y"].float_val) == [2.5]
 
