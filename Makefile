@@ -45,11 +45,17 @@ typecheck: $(STAMP)
 test: $(STAMP) setup-browser check-protos lint typecheck
 	$(BIN)/pytest
 
-# `make fuzz`: the decoders' property tests at 10^5 cases per target (`make test` runs 10^3), and
-# schemathesis against a live server with the OpenAPI document (200 cases per operation, plus
+# `make fuzz`: the decoders' property tests at 10^5 cases per target (`make test` runs 10^3), the
+# same decoders under atheris (coverage-guided, 10^5 inputs per target; tests/fuzz/atheris_targets.py),
+# and schemathesis against a live server with the OpenAPI document (200 cases per operation, plus
 # stateful sequences; `make test` runs 5).
+ATHERIS_RUNS ?= 100000
 fuzz: $(STAMP)
 	PYSERVING_FUZZ_EXAMPLES=100000 $(BIN)/pytest tests/fuzz -q --timeout=0
+	for target in $$($(BIN)/python -m tests.fuzz.atheris_targets --list); do \
+		$(BIN)/python -m tests.fuzz.atheris_targets $$target -runs=$(ATHERIS_RUNS) -seed=17 \
+			-print_final_stats=1 || exit 1; \
+	done
 	PYSERVING_SCHEMATHESIS_EXAMPLES=200 PYSERVING_SCHEMATHESIS_PHASES=examples,coverage,fuzzing,stateful \
 		$(BIN)/pytest tests/integration/test_openapi_e2e.py -q --timeout=0
 
