@@ -344,6 +344,7 @@ async def _serve(
                 rest_socket,
                 graceful_seconds=options.shutdown_grace_seconds,
                 ssl_config_file=options.rest_api_ssl_config_file,
+                http2=options.rest_api_http2,
                 protocol=guarded_protocol(
                     options.rest_api_header_timeout_seconds,
                     options.rest_api_body_timeout_seconds,

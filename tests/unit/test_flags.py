@@ -102,6 +102,7 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("max_tensor_elements_per_request", Kind.INT64, 0),
     ("grpc_max_in_flight", Kind.INT32, 1000),
     ("grpc_max_in_flight_per_connection", Kind.INT32, 256),
+    ("rest_api_http2", Kind.BOOL, False),
 ]
 PY_TYPES = {Kind.INT32: int, Kind.INT64: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.STRING: str}
 

@@ -111,6 +111,7 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "max_tensor_elements_per_request",
         "grpc_max_in_flight",
         "grpc_max_in_flight_per_connection",
+        "rest_api_http2",
     }
 )
 
@@ -545,6 +546,12 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _EXTENSION + "gRPC RPCs in flight on one client connection; more get "
         "RESOURCE_EXHAUSTED with a retry hint, so one client cannot take every slot.",
     ),
+    Flag(
+        "rest_api_http2",
+        _B,
+        _EXTENSION + "Serve HTTP/2 on the REST port to TLS clients that choose it by ALPN "
+        "(others keep HTTP/1.1). Needs --rest_api_ssl_config_file.",
+    ),
 )
 
 FLAGS_BY_NAME: Final[dict[str, Flag]] = {flag.name: flag for flag in FLAGS}
@@ -731,6 +738,10 @@ def _validate_extensions(options: ServerOptions) -> None:
     ):
         if getattr(options, name) <= 0:
             raise invalid_argument(f"--{name} must be positive.")
+    if options.rest_api_http2 and not options.rest_api_ssl_config_file:
+        raise invalid_argument(
+            "--rest_api_http2 needs --rest_api_ssl_config_file: HTTP/2 is offered over TLS only."
+        )
     if options.max_tensor_elements_per_request < 0:
         raise invalid_argument("--max_tensor_elements_per_request must not be negative.")
     if options.request_log_max_bytes <= 0:

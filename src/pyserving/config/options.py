@@ -126,6 +126,8 @@ class ServerOptions:
     model_base_path_allowlist: str = ""
     #: SSLConfig text file (as --ssl_config_file) for HTTPS on the REST port; "" = plain HTTP.
     rest_api_ssl_config_file: str = ""
+    #: Offer HTTP/2 by ALPN on the REST port's TLS (needs rest_api_ssl_config_file).
+    rest_api_http2: bool = False
     #: REST requests served at once; beyond: 429 with Retry-After (probes are never refused).
     rest_api_max_in_flight: int = 1000
     #: Seconds a REST request's line and headers may take to arrive (from its first byte).
