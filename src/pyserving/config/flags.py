@@ -538,7 +538,7 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _I32,
         _EXTENSION + "gRPC RPCs served at once, all connections together; more get "
         "RESOURCE_EXHAUSTED with grpc-retry-pushback-ms and retry-after trailers (health checks "
-        "are always answered).",
+        "are always answered). 0: the value of --grpc_max_threads.",
     ),
     Flag(
         "grpc_max_in_flight_per_connection",
@@ -733,7 +733,6 @@ def _validate_extensions(options: ServerOptions) -> None:
         "rest_api_header_timeout_seconds",
         "rest_api_body_timeout_seconds",
         "rest_api_max_header_bytes",
-        "grpc_max_in_flight",
         "grpc_max_in_flight_per_connection",
     ):
         if getattr(options, name) <= 0:
@@ -742,6 +741,8 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument(
             "--rest_api_http2 needs --rest_api_ssl_config_file: HTTP/2 is offered over TLS only."
         )
+    if options.grpc_max_in_flight < 0:
+        raise invalid_argument("--grpc_max_in_flight must not be negative.")
     if options.max_tensor_elements_per_request < 0:
         raise invalid_argument("--max_tensor_elements_per_request must not be negative.")
     if options.request_log_max_bytes <= 0:

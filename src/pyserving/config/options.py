@@ -140,7 +140,8 @@ class ServerOptions:
     #: 0 = as many as --rest_api_max_body_bytes has bytes.
     max_tensor_elements_per_request: int = 0
     #: gRPC RPCs served at once (all connections); beyond: RESOURCE_EXHAUSTED with a retry hint.
-    grpc_max_in_flight: int = 1000
+    #: 0 = grpc_max_threads (TF Serving's cap on RPCs at once).
+    grpc_max_in_flight: int = 0
     #: gRPC RPCs in flight on one client connection; beyond: RESOURCE_EXHAUSTED.
     grpc_max_in_flight_per_connection: int = 256
 

@@ -1,12 +1,15 @@
 """Caps on the RPCs being served at once, attached where servicers register (like
 :mod:`~pyserving.api.grpc.authorized`), so every servicer on both gRPC stacks is covered.
 
-Beyond ``--grpc_max_in_flight`` RPCs in the whole server, or ``--grpc_max_in_flight_per_connection``
-on one client connection (one HTTP/2 connection multiplexes many RPCs: one client could otherwise
-take every slot), a new RPC is answered at once with RESOURCE_EXHAUSTED and a retry hint in its
-trailers, instead of queueing: ``grpc-retry-pushback-ms`` (honoured by gRPC clients with a retry
-policy) and ``retry-after`` in seconds (as the REST port's 429). The REST port's
-``--rest_api_max_in_flight`` means the same. Health checks and reflection register on the server
+Beyond ``--grpc_max_in_flight`` RPCs in the whole server (default: ``--grpc_max_threads``, TF
+Serving's flag, whose thread quota caps RPCs at once the same way), or
+``--grpc_max_in_flight_per_connection`` on one client connection (one HTTP/2 connection
+multiplexes many RPCs: one client could otherwise take every slot), a new RPC is answered at once
+with RESOURCE_EXHAUSTED and a retry hint in its trailers, instead of queueing:
+``grpc-retry-pushback-ms`` (honoured by gRPC clients with a retry policy) and ``retry-after`` in
+seconds (as the REST port's 429). The REST port's ``--rest_api_max_in_flight`` means the same.
+The transports are not capped themselves (``maximum_concurrent_rpcs`` would refuse without a
+hint, and count health checks). Health checks and reflection register on the server
 directly and are never refused (an orchestrator must see the server alive while it sheds load).
 
 A connection is told apart by its peer address (``context.peer()``): on a UNIX socket every
@@ -16,10 +19,13 @@ Counting happens on the server's event loop (both stacks run handlers there): no
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
 
 import grpc
+
+from pyserving.config.options import ServerOptions
 
 if TYPE_CHECKING:  # generic only in the stubs
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
@@ -49,7 +55,7 @@ class InFlightLimits:
         if self.in_flight >= self.total:
             return (
                 f"The server is serving its limit of {self.total} RPCs at once "
-                "(--grpc_max_in_flight); retry after a moment"
+                "(--grpc_max_in_flight, default --grpc_max_threads); retry after a moment"
             )
         if self.by_peer.get(peer, 0) >= self.per_connection:
             return (
@@ -69,6 +75,14 @@ class InFlightLimits:
             self.by_peer[peer] = left
         else:
             del self.by_peer[peer]  # the map holds only connections with RPCs in flight
+
+
+def in_flight_limits(options: ServerOptions) -> InFlightLimits:
+    """The caps the flags ask for (a cap <= 0: none)."""
+    total = options.grpc_max_in_flight or options.grpc_max_threads
+    return InFlightLimits(
+        total if total > 0 else sys.maxsize, options.grpc_max_in_flight_per_connection
+    )
 
 
 class LimitedRegistration:

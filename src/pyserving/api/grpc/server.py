@@ -34,7 +34,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from pyserving._protos._pool import POOL
 from pyserving.api.grpc import transport
 from pyserving.api.grpc.authorized import authorized_registration
-from pyserving.api.grpc.in_flight import InFlightLimits, limited_registration
+from pyserving.api.grpc.in_flight import in_flight_limits, limited_registration
 from pyserving.api.grpc.model_service import ConfigReloader, ModelServicer
 from pyserving.api.grpc.observed import observed_registration
 from pyserving.api.grpc.prediction_service import PredictionServicer
@@ -78,15 +78,12 @@ class GrpcServer:
         self._socket_path = options.grpc_socket_path
         self._tensor_content = options.enable_serialization_as_tensor_content
         self.stack = options.grpc_server
+        # The RPC cap is counted where servicers register (api/grpc/in_flight.py), which answers
+        # with a retry hint and never counts health checks: the transport itself is not capped.
         self._rpc_server: transport.RpcServer | None = transport.create(
-            options.grpc_server,
-            options.grpc_channel_arguments,
-            options.ssl_config_file,
-            options.grpc_max_threads,
+            options.grpc_server, options.grpc_channel_arguments, options.ssl_config_file, 0
         )
-        self._limits = InFlightLimits(
-            options.grpc_max_in_flight, options.grpc_max_in_flight_per_connection
-        )
+        self._limits = in_flight_limits(options)
         self._health = _health_servicer() if options.enable_grpc_healthcheck_service else None
         self._server: transport.RpcServer | None = None
         self.port: int | None = None
