@@ -5,7 +5,8 @@ coverage feedback instead of strategies::
 
     python -m tests.fuzz.atheris_targets TARGET [libFuzzer flags, e.g. -runs=100000]
 
-(``make fuzz`` runs every target with ``-runs=100000``; ``--list`` prints the targets.) For every
+(``make fuzz`` runs every target with ``-runs=100000``; ``--list`` prints the targets; the corpus
+of each target is kept in ``.fuzz-corpus/<target>``, seeded with valid inputs.) For every
 input: the decoder answers or raises :class:`~pyserving.errors.ServingError` (the TFRecord
 reader: :class:`~pyserving.tfrecord.CorruptRecordError`) — any other exception is a crash
 libFuzzer reports with the input that caused it; the peak traced allocation stays under a
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import io
 import sys
-import tempfile
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +42,7 @@ with atheris.instrument_imports(include=["pyserving"]):
 from google.protobuf.message import DecodeError
 
 _SLACK: Final = 1 << 20
+CORPUS: Final = Path(__file__).resolve().parents[2] / ".fuzz-corpus"
 
 
 def _bounded(limit: int, call: Callable[[], object]) -> object:
@@ -230,7 +231,9 @@ def main() -> None:
             return
         sys.exit(f"usage: {sys.argv[0]} {{{'|'.join(TARGETS)}}} [libFuzzer flags]")
     name = sys.argv[1]
-    corpus = Path(tempfile.mkdtemp(prefix=f"pyserving-fuzz-{name}-"))
+    # The corpus grows across runs (libFuzzer adds the inputs that found new coverage).
+    corpus = CORPUS / name
+    corpus.mkdir(parents=True, exist_ok=True)
     for index, seed in enumerate(_seeds(name)):
         (corpus / f"seed{index}").write_bytes(seed)
     atheris.Setup([sys.argv[0], *sys.argv[2:], str(corpus)], TARGETS[name])
