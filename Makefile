@@ -79,24 +79,31 @@ screenshots: demo setup-browser
 test-storage-large: $(STAMP)
 	PYSERVING_LARGE_STORAGE_TESTS=1 $(BIN)/pytest tests/integration/test_storage_large.py
 
-# `make container-test`: builds the image with podman and runs it the way TF Serving's image is
-# run, and deploy/kubernetes/ under `podman kube play` (~10 min the first time; not part of
+# `make container-test`: builds both image targets with podman and runs them the way TF Serving's
+# image is run (a mounted model directory, and a bucket on moto's S3 server), and deploy/kubernetes/
+# under `podman kube play` (~16 min on a fresh machine, ~4 min with the builds cached; not part of
 # `make test`, which validates the manifests only). deploy/container/setup-host.sh installs podman
 # and makes the base image from Debian's archive (no registry needed; cached after the first run).
 # Elsewhere: `podman build -t pyserving .` (or docker) builds from python:3.11-slim.
 CONTAINER_IMAGE ?= localhost/pyserving:test
+CONTAINER_IMAGE_ONNX ?= $(CONTAINER_IMAGE)-onnx
 CONTAINER_BASE ?= localhost/pyserving-base:bookworm
 HOST_CA := /etc/ssl/certs/ca-certificates.crt
 # pip inside the build trusts the host's CAs (HTTPS through a proxy needs them).
 BUILD_CA := $(if $(wildcard $(HOST_CA)),-v $(HOST_CA):$(HOST_CA):ro --build-arg PIP_CERT=$(HOST_CA))
+PODMAN_BUILD = podman build --pull=never --format docker --build-arg BASE=$(CONTAINER_BASE) \
+	$(BUILD_CA) -f Containerfile
 
+# Both targets: `tensorflow` (the default) and `onnx` (ONNX Runtime, no TensorFlow). They share
+# the base, tini and wheel stages.
 container-image:
 	BASE_IMAGE=$(CONTAINER_BASE) bash deploy/container/setup-host.sh
-	podman build --pull=never --format docker --build-arg BASE=$(CONTAINER_BASE) $(BUILD_CA) \
-		-f Containerfile -t $(CONTAINER_IMAGE) .
+	$(PODMAN_BUILD) -t $(CONTAINER_IMAGE) .
+	$(PODMAN_BUILD) --target onnx -t $(CONTAINER_IMAGE_ONNX) .
 
 container-test: $(STAMP) container-image
-	PYSERVING_TEST_IMAGE=$(CONTAINER_IMAGE) $(BIN)/pytest tests/container tests/deploy -p no:cacheprovider
+	PYSERVING_TEST_IMAGE=$(CONTAINER_IMAGE) PYSERVING_TEST_IMAGE_ONNX=$(CONTAINER_IMAGE_ONNX) \
+		$(BIN)/pytest tests/container tests/deploy -p no:cacheprovider
 
 # Regenerates deploy/container/constraints.txt (the image's pinned versions) after a change to
 # the dependencies in pyproject.toml.
@@ -136,25 +143,29 @@ soak-grpc: $(STAMP)
 	$(BIN)/python benchmarks/grpc_soak.py --stack zttp
 	$(BIN)/python benchmarks/grpc_soak.py --stack grpcio
 
-# `make test-onnx-only`: pyserving installed from this tree with `pip install '.[onnx]'` in a venv
-# WITHOUT TensorFlow, serving ONNX models over REST and gRPC (tests/onnx_only). The venv and its
+# `make test-onnx-only`: pyserving installed from this tree with `pip install '.[onnx,tflite]'` in a
+# venv WITHOUT TensorFlow, serving ONNX models over REST and gRPC and TFLite models with LiteRT
+# (tests/onnx_only, the ONNX and TFLite runtime tests; the TFLite model is the committed
+# tests/data/half_plus_two.tflite, made by scripts/make_tflite_test_model.py). The venv and its
 # dependencies are kept between runs (rebuilt when pyproject.toml changes); pyserving itself is
 # reinstalled every run, as a wheel, so the test sees exactly what `pip install` ships.
 ONNX_VENV := .onnx-venv
-ONNX_STAMP := $(ONNX_VENV)/.installed
+ONNX_STAMP := $(ONNX_VENV)/.installed-onnx-tflite
 
 $(ONNX_STAMP): pyproject.toml
 	rm -rf $(ONNX_VENV)
 	$(PYTHON) -m venv $(ONNX_VENV)
 	$(ONNX_VENV)/bin/pip install --quiet --upgrade pip
-	$(ONNX_VENV)/bin/pip install --quiet '.[onnx]' 'pytest>=8' pytest-timeout 'httpx>=0.27'
+	$(ONNX_VENV)/bin/pip install --quiet '.[onnx,tflite]' 'pytest>=8' pytest-timeout 'httpx>=0.27'
 	touch $(ONNX_STAMP)
 
 test-onnx-only: $(ONNX_STAMP)
 	$(ONNX_VENV)/bin/pip install --quiet --no-deps --force-reinstall .
 	! $(ONNX_VENV)/bin/python -c "import tensorflow" 2>/dev/null
 	cd $(ONNX_VENV) && ./bin/python -c "import pyserving, sys; assert 'tensorflow' not in sys.modules"
-	$(ONNX_VENV)/bin/pytest -p no:cacheprovider tests/onnx_only tests/unit/runtimes/test_onnx_runtime.py
+	$(ONNX_VENV)/bin/python -c "import ai_edge_litert.interpreter"
+	$(ONNX_VENV)/bin/pytest -p no:cacheprovider tests/onnx_only tests/unit/runtimes/test_onnx_runtime.py \
+		tests/unit/runtimes/test_tflite_runtime.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) $(ONNX_VENV) .bench demo/models .pytest_cache .mypy_cache .ruff_cache

@@ -86,7 +86,9 @@ def write_requests(name: str, base: Path, version: str, x: np.ndarray) -> system
     raw = np.asarray(values, np.float32).tobytes()
     binary_tensor = {**tensor, "parameters": {"binary_data_size": len(raw)}}
     del binary_tensor["data"]
-    header = json.dumps({"inputs": [binary_tensor]}).encode()
+    # As Triton's clients send it: outputs in binary too.
+    binary_request = {"inputs": [binary_tensor], "parameters": {"binary_data_output": True}}
+    header = json.dumps(binary_request).encode()
     v2_binary = folder / f"{name}.v2.bin"
     v2_binary.write_bytes(header + raw)
     infer = grpc_predict_v2_pb2.ModelInferRequest(model_name=name)

@@ -1,4 +1,6 @@
-"""TFLite models converted at test time from TF Serving's TF2 half_plus_two (needs TensorFlow)."""
+"""TFLite test models: TF Serving's TF2 half_plus_two converted to
+``tests/data/half_plus_two.tflite`` by ``scripts/make_tflite_test_model.py`` (committed, so no
+TensorFlow is needed to use it)."""
 
 from __future__ import annotations
 
@@ -6,23 +8,18 @@ import shutil
 from pathlib import Path
 
 HALF_PLUS_TWO_TF2 = "saved_model_half_plus_two_tf2_cpu"
+HALF_PLUS_TWO_TFLITE = Path(__file__).resolve().parent / "data" / "half_plus_two.tflite"
 
 
-def convert_half_plus_two(
+def half_plus_two_version(
     shared_models: Path, version_dir: Path, *, keep_saved_model: bool
 ) -> Path:
     """Write ``version_dir/model.tflite`` (signature ``serving_default``: x -> y = x / 2 + 2), next
-    to a copy of the SavedModel when ``keep_saved_model`` (TF Serving's --prefer_tflite_model
-    layout)."""
-    import tensorflow as tf
-
-    source = shared_models / HALF_PLUS_TWO_TF2 / "00000123"
+    to a copy of the SavedModel it was converted from when ``keep_saved_model`` (TF Serving's
+    --prefer_tflite_model layout)."""
     if keep_saved_model:
-        shutil.copytree(source, version_dir)
+        shutil.copytree(shared_models / HALF_PLUS_TWO_TF2 / "00000123", version_dir)
     else:
         version_dir.mkdir(parents=True)
-    converter = tf.lite.TFLiteConverter.from_saved_model(
-        str(source), signature_keys=["serving_default"]
-    )
-    (version_dir / "model.tflite").write_bytes(converter.convert())
+    shutil.copyfile(HALF_PLUS_TWO_TFLITE, version_dir / "model.tflite")
     return version_dir

@@ -1,6 +1,7 @@
-"""Container tests: the image run the way TF Serving's is, and the Deployment under `podman kube
-play`. They need podman and a built image, so they run only from `make container-test`, which
-prepares both and names the image in PYSERVING_TEST_IMAGE; without it nothing here is collected."""
+"""Container tests: the images run the way TF Serving's is, and the Deployment under `podman kube
+play`. They need podman and built images, so they run only from `make container-test`, which
+prepares them and names the `tensorflow` target in PYSERVING_TEST_IMAGE and the `onnx` target in
+PYSERVING_TEST_IMAGE_ONNX; without the first nothing here is collected."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from tests.container.podman import Container, fix_permissions
 
 IMAGE = os.environ.get("PYSERVING_TEST_IMAGE", "")
+ONNX_IMAGE = os.environ.get("PYSERVING_TEST_IMAGE_ONNX", "")
 if not IMAGE:
     collect_ignore_glob = ["test_*.py"]
 
@@ -23,6 +25,14 @@ def image() -> str:
     if shutil.which("podman") is None:
         pytest.fail("podman is not installed: run `make container-test`, which installs it")
     return IMAGE
+
+
+@pytest.fixture(scope="session")
+def onnx_image(image: str) -> str:
+    """The `onnx` target (ONNX Runtime, no TensorFlow)."""
+    if not ONNX_IMAGE:
+        pytest.fail("PYSERVING_TEST_IMAGE_ONNX is not set: run `make container-test`")
+    return ONNX_IMAGE
 
 
 @pytest.fixture

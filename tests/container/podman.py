@@ -31,15 +31,28 @@ def fix_permissions(root: Path) -> None:
 
 
 class Container:
-    """One ``podman run -d`` of the image, with its gRPC and REST ports published on loopback."""
+    """One ``podman run -d`` of the image, with its gRPC and REST ports published on loopback.
 
-    def __init__(self, image: str, *run_args: str, args: Sequence[str] = ()) -> None:
+    ``host_network``: the container shares the host's network (``--network=host``), so that it
+    reaches services the test runs on the host's loopback; the server then listens on the free
+    ports directly (``--port``/``--rest_api_port`` appended after ``args``: a later flag wins).
+    """
+
+    def __init__(
+        self, image: str, *run_args: str, args: Sequence[str] = (), host_network: bool = False
+    ) -> None:
         self.grpc_port = free_port()
         self.rest_port = free_port()
+        if host_network:
+            network = ["--network=host"]
+            args = [*args, f"--port={self.grpc_port}", f"--rest_api_port={self.rest_port}"]
+        else:
+            network = [
+                "-p", f"127.0.0.1:{self.grpc_port}:8500",
+                "-p", f"127.0.0.1:{self.rest_port}:8501",
+            ]  # fmt: skip
         started = podman(
-            "run", "-d",
-            "-p", f"127.0.0.1:{self.grpc_port}:8500",
-            "-p", f"127.0.0.1:{self.rest_port}:8501",
+            "run", "-d", *network,
             "--health-interval=disable",  # no systemd timers here; `healthcheck run` still works
             *run_args, image, *args,
         )  # fmt: skip
@@ -80,3 +93,9 @@ class Container:
 
     def remove(self) -> None:
         podman("rm", "-f", "-t", "0", self.id, check=False)
+
+
+def image_size(image: str) -> int:
+    """The image's unpacked size in bytes (podman's SIZE column)."""
+    (info,) = json.loads(podman("image", "inspect", image).stdout)
+    return int(info["Size"])

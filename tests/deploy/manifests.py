@@ -14,6 +14,8 @@ from tests.conftest import PROJECT_ROOT
 
 DEPLOY = PROJECT_ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
+#: The bucket variant: a Deployment serving s3://... and the Secret it reads credentials from.
+KUBERNETES_S3 = KUBERNETES / "s3"
 KSERVE = DEPLOY / "kserve"
 CHART = DEPLOY / "helm" / "pyserving"
 #: The values files `helm template` is checked with: the defaults, then each of ci/.
@@ -27,10 +29,21 @@ def documents(text: str) -> list[Manifest]:
     return [doc for doc in yaml.safe_load_all(text) if doc]
 
 
-def kubernetes_manifests() -> Iterator[tuple[Path, Manifest]]:
-    for path in sorted(KUBERNETES.glob("*.yaml")):
+def kubernetes_manifests(directory: Path = KUBERNETES) -> Iterator[tuple[Path, Manifest]]:
+    for path in sorted(directory.glob("*.yaml")):
         for doc in documents(path.read_text()):
             yield path, doc
+
+
+def s3_manifests() -> list[Manifest]:
+    """What deploy/kubernetes/s3/ tells to apply: the shared objects of deploy/kubernetes/ (not
+    its Deployment and claim) and s3/'s Deployment and Secret."""
+    shared = [
+        m
+        for _, m in kubernetes_manifests()
+        if m["kind"] not in ("Deployment", "PersistentVolumeClaim")
+    ]
+    return shared + [m for _, m in kubernetes_manifests(KUBERNETES_S3)]
 
 
 def by_kind(manifests: list[Manifest], kind: str) -> Manifest:

@@ -21,6 +21,7 @@ from tests.conftest import PROJECT_ROOT
 from tests.deploy.manifests import (
     HELM_VALUES,
     KSERVE,
+    KUBERNETES_S3,
     Manifest,
     by_kind,
     documents,
@@ -28,6 +29,7 @@ from tests.deploy.manifests import (
     helm_lint,
     helm_template,
     kubernetes_manifests,
+    s3_manifests,
 )
 
 K8S_VERSION = "1.30.0"  # the oldest Kubernetes the manifests promise to work on
@@ -39,8 +41,24 @@ KSERVE_SPEC_FIELDS = {
     "imagePullSecrets", "hostIPC", "grpcEndpoint", "grpcDataEndpoint", "httpDataEndpoint",
     "replicas", "storageHelper", "builtInAdapter",
 }  # fmt: skip
-#: The image's entry point puts these before the container's arguments.
-ENTRYPOINT_ARGS = ["--port=8500", "--rest_api_port=8501", "--model_name=model"]
+#: Bucket URL schemes the image reads (its s3 and gcs extras).
+BUCKETS = ("s3://", "gs://")
+
+
+def entrypoint_args(env: dict[str, str]) -> list[str]:
+    """What the image's entry point puts before the container's arguments, for ``env``."""
+    name = env.get("MODEL_NAME", "model")
+    base = env.get("MODEL_BASE_PATH", "/models")
+    return [
+        "--port=8500",
+        "--rest_api_port=8501",
+        f"--model_name={name}",
+        f"--model_base_path={base}/{name}",
+    ]
+
+
+def literal_env(container: Manifest) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
 
 
 def strict_validate(manifest: Manifest) -> None:
@@ -70,7 +88,7 @@ def check_deployment_set(manifests: list[Manifest], *, expect_replicas: int | No
         assert deployment["spec"]["replicas"] == expect_replicas
     (container,) = pod["spec"]["containers"]
     args = container["args"]
-    options = server_options([*ENTRYPOINT_ARGS, *args])
+    options = server_options([*entrypoint_args(literal_env(container)), *args])
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"grpc": 8500, "http": 8501}
     assert container["resources"]["requests"] and container["resources"]["limits"]
@@ -97,13 +115,21 @@ def check_deployment_set(manifests: list[Manifest], *, expect_replicas: int | No
     config_volume = next(n for n, v in volumes.items() if "configMap" in v)
     assert volumes[config_volume]["configMap"]["name"] == config_map["metadata"]["name"]
     files = {f"{mounts[config_volume]}/{name}": text for name, text in config_map["data"].items()}
-    models_config = parse_text(
-        files[options.model_config_file], model_server_config_pb2.ModelServerConfig()
-    )
-    models = models_from_config(models_config)
-    assert models
-    for model in models:
-        assert model.base_path.startswith(mounts["models"] + "/"), model.base_path
+    if options.model_config_file:
+        models_config = parse_text(
+            files[options.model_config_file], model_server_config_pb2.ModelServerConfig()
+        )
+        base_paths = [model.base_path for model in models_from_config(models_config)]
+    else:  # the entry point's MODEL_BASE_PATH/MODEL_NAME model
+        base_paths = [options.model_base_path]
+    assert base_paths
+    local = [path for path in base_paths if not path.startswith(BUCKETS)]
+    for path in local:
+        assert path.startswith(mounts["models"] + "/"), path
+    if not local:  # every model in a bucket: no models volume is needed
+        assert "models" not in mounts and "models" not in volumes
+    if len(local) < len(base_paths):
+        check_bucket_credentials(manifests, container, base_paths)
     if options.enable_batching:
         parse_batching_parameters(files[options.batching_parameters_file], "batching.config")
     annotations = pod["metadata"].get("annotations", {})
@@ -134,15 +160,36 @@ def check_deployment_set(manifests: list[Manifest], *, expect_replicas: int | No
             )
 
 
+def check_bucket_credentials(
+    manifests: list[Manifest], container: Manifest, base_paths: list[str]
+) -> None:
+    """S3 credentials come from a Secret through env, never as literal values; a Secret in the
+    same set (the raw manifests) has the keys the env names."""
+    env = {e["name"]: e for e in container.get("env", [])}
+    if any(path.startswith("s3://") for path in base_paths):
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            reference = env[name]["valueFrom"]["secretKeyRef"]
+            secrets = [
+                m
+                for m in manifests
+                if m["kind"] == "Secret" and m["metadata"]["name"] == reference["name"]
+            ]
+            for secret in secrets:
+                keys = {**secret.get("data", {}), **secret.get("stringData", {})}
+                assert reference["key"] in keys, (reference, secret["metadata"]["name"])
+        if "AWS_ENDPOINT_URL" in env:
+            assert env["AWS_ENDPOINT_URL"]["value"].startswith(("http://", "https://"))
+
+
 def test_every_kubernetes_manifest_passes_strict_validation() -> None:
     kinds = set()
-    for path, manifest in kubernetes_manifests():
+    for path, manifest in [*kubernetes_manifests(), *kubernetes_manifests(KUBERNETES_S3)]:
         try:
             strict_validate(manifest)
         except kubernetes_validate.ValidationError as error:
             pytest.fail(f"{path.name}: {error.message}")
         kinds.add(manifest["kind"])
-    expected = {"Deployment", "Service", "ConfigMap", "PodDisruptionBudget"}
+    expected = {"Deployment", "Service", "ConfigMap", "PodDisruptionBudget", "Secret"}
     assert kinds >= expected | {"HorizontalPodAutoscaler", "PersistentVolumeClaim"}
 
 
@@ -154,6 +201,20 @@ def test_strict_validation_rejects_an_unknown_field() -> None:
 
 def test_kubernetes_manifests_fit_the_server() -> None:
     check_deployment_set([m for _, m in kubernetes_manifests()], expect_replicas=3)
+
+
+def test_s3_deployment_serves_a_bucket_with_credentials_from_a_secret() -> None:
+    manifests = s3_manifests()
+    check_deployment_set(manifests, expect_replicas=3)
+    (container,) = by_kind(manifests, "Deployment")["spec"]["template"]["spec"]["containers"]
+    options = server_options([*entrypoint_args(literal_env(container)), *container["args"]])
+    assert options.model_base_path.startswith("s3://")
+    assert not options.model_config_file
+    # Apart from the model's source, the same pod as deploy/kubernetes/deployment.yaml.
+    raw = by_kind([m for _, m in kubernetes_manifests()], "Deployment")
+    (raw_container,) = raw["spec"]["template"]["spec"]["containers"]
+    for key in ("ports", "resources", "startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[key] == raw_container[key], key
 
 
 @pytest.mark.parametrize("values", HELM_VALUES, ids=lambda v: v.name if v else "defaults")
@@ -209,7 +270,12 @@ def test_kserve_runtime_advertises_our_protocols_and_formats(name: str) -> None:
 def test_container_lock_pins_every_runtime_dependency() -> None:
     pyproject = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
     project = pyproject["project"]
-    wanted = [*project["dependencies"], *project["optional-dependencies"]["tensorflow"]]
+    extras = project["optional-dependencies"]
+    # The image targets' extras: tensorflow, onnx, and the object stores in both.
+    wanted = [
+        *project["dependencies"],
+        *(r for e in ("tensorflow", "onnx", "s3", "gcs") for r in extras[e]),
+    ]
     lock = (PROJECT_ROOT / "deploy" / "container" / "constraints.txt").read_text()
     pinned = {line.split("==")[0] for line in lock.splitlines() if "==" in line}
     for requirement in wanted:

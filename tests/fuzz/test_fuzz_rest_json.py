@@ -20,15 +20,13 @@ from pyserving.codec.json_tensor import (
 )
 from pyserving.dtypes import DataType
 from pyserving.errors import ServingError
-from pyserving.signature import PREDICT_METHOD, Signature, TensorSpec
+from pyserving.signature import Signature, TensorSpec
 from tests.fuzz.conftest import FUZZ, allocation_limit
 
 
 def _signature(**inputs: DataType) -> Signature:
     specs = {name: TensorSpec(f"{name}:0", dtype) for name, dtype in inputs.items()}
-    return Signature(
-        "serving_default", PREDICT_METHOD, specs, {"y": TensorSpec("y:0", DataType.DT_FLOAT)}
-    )
+    return Signature("serving_default", specs, {"y": TensorSpec("y:0", DataType.DT_FLOAT)})
 
 
 SIGNATURES = [

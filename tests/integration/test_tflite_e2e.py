@@ -10,13 +10,13 @@ import httpx
 import pytest
 
 from tests.integration.harness import running_server
-from tests.tflite_models import convert_half_plus_two
+from tests.tflite_models import half_plus_two_version
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 def test_prefer_tflite_model_serves_the_tflite_file(shared_models: Path, tmp_path: Path) -> None:
-    convert_half_plus_two(shared_models, tmp_path / "hp2" / "1", keep_saved_model=True)
+    half_plus_two_version(shared_models, tmp_path / "hp2" / "1", keep_saved_model=True)
     args = [
         "--port={grpc_port}",
         "--rest_api_port={rest_port}",

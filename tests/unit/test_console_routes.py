@@ -26,11 +26,10 @@ from pyserving.signature import Signature, TensorSpec
 SIGNATURES = {
     "serving_default": Signature(
         "serving_default",
-        "tensorflow/serving/predict",
         {"x": TensorSpec("x:0", DataType.DT_FLOAT, (-1, 3))},
         {"y": TensorSpec("y:0", DataType.DT_INT64, None)},
     ),
-    "__saved_model_init_op": Signature("__saved_model_init_op", "", {}, {}),
+    "__saved_model_init_op": Signature("__saved_model_init_op", {}, {}, calls=frozenset()),
 }
 
 

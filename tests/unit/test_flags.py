@@ -20,6 +20,7 @@ from pyserving.config.flags import (
     usage,
     validate,
 )
+from pyserving.config.models import models_from_options
 from pyserving.config.options import ServerOptions
 from pyserving.errors import Code, ServingError
 
@@ -99,6 +100,7 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("rest_api_header_timeout_seconds", Kind.INT32, 10),
     ("rest_api_body_timeout_seconds", Kind.INT32, 30),
     ("rest_api_max_header_bytes", Kind.INT64, 64 * 1024),
+    ("default_platform", Kind.STRING, ""),
     ("max_tensor_elements_per_request", Kind.INT64, 0),
     ("grpc_max_in_flight", Kind.INT32, 0),
     ("grpc_max_in_flight_per_connection", Kind.INT32, 256),
@@ -129,7 +131,6 @@ def test_every_option_but_the_cli_only_ones_is_a_flag() -> None:
         "metrics_path",
         "inline_version_policy",
         "port_flag_names",
-        "default_platform",
     }
     assert ServerOptions().model_config_inline == ()
     assert ServerOptions().batching_defaults == "tensorflow"
@@ -333,6 +334,10 @@ VALID = ServerOptions(model_base_path="/models/m")
         ({"request_log_max_bytes": 0}, "--request_log_max_bytes must be positive."),
         ({"shutdown_grace_seconds": -1}, "--shutdown_grace_seconds must not be negative."),
         ({"shutdown_delay_seconds": -1}, "--shutdown_delay_seconds must not be negative."),
+        (
+            {"default_platform": "pytorch"},
+            '--default_platform must be "tensorflow", "onnx", "tflite" or "auto", not "pytorch"',
+        ),
     ],
 )
 def test_validate_messages(changes: dict[str, Any], message: str) -> None:
@@ -359,6 +364,8 @@ def test_validate_messages(changes: dict[str, Any], message: str) -> None:
         # TF builds (and checks) the session config only without a platform config file.
         {"platform_config_file": "/p.conf", "batching_parameters_file": "/b.conf"},
         {"log_format": "json"},
+        {"default_platform": "auto"},
+        {"default_platform": "onnx"},
     ],
 )
 def test_validate_accepts(changes: dict[str, Any]) -> None:
@@ -427,3 +434,12 @@ def test_help_marks_the_flags_pyserving_ignores() -> None:
     assert lines["--xla_cpu_compilation_enabled"].endswith("[ignored by pyserving]")
     assert "[ignored by pyserving]" not in lines["--port"]
     assert "[ignored by pyserving]" not in lines["--model_config_file"]
+
+
+@pytest.mark.parametrize(
+    ("args", "platform"), [([], "tensorflow"), (["--default_platform=auto"], "auto")]
+)
+def test_default_platform_is_the_flag_models_platform(args: list[str], platform: str) -> None:
+    parsed = parse_flags(["--model_name=m", "--model_base_path=/models/m", *args])
+    (model,) = models_from_options(parsed.options)
+    assert model.platform == platform

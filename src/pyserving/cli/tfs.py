@@ -13,7 +13,6 @@ Streams and exit codes are part of the contract (scripts and container health ch
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import logging
 import os
 import sys
@@ -55,6 +54,10 @@ def version_text() -> str:
 
 
 def _tensorflow_version() -> str:
+    # Imported here: importlib.metadata (with email and zipfile) costs start-up time every server
+    # pays, and only --version needs it.
+    import importlib.metadata
+
     for distribution in _TENSORFLOW_DISTRIBUTIONS:
         try:
             return importlib.metadata.version(distribution)

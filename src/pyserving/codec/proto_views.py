@@ -17,7 +17,10 @@ from pyserving.protos import (
     message_to_json_dict,
     meta_graph_pb2,
 )
-from pyserving.signature import Signature
+from pyserving.service.method_names import method_name
+from pyserving.signature import NativeSignatures, Signature
+
+_SIGNATURE_DEF_FORMAT = meta_graph_pb2.SignatureDef.DESCRIPTOR.full_name
 
 
 def status_response(
@@ -34,20 +37,23 @@ def status_response(
 
 
 def signature_def_map(
-    signatures: Mapping[str, Signature],
+    signatures: Mapping[str, Signature], native: NativeSignatures | None = None
 ) -> get_model_metadata_pb2.SignatureDefMap:
+    """The model's signatures as TF Serving reports them: the runtime's own SignatureDefs when it
+    keeps them (TensorFlow: byte for byte), otherwise built from the neutral description."""
     result = get_model_metadata_pb2.SignatureDefMap()
+    if native is not None and native.format == _SIGNATURE_DEF_FORMAT:
+        for key, serialized in native.by_key.items():
+            result.signature_def[key].ParseFromString(serialized)
+        return result
     for key, signature in signatures.items():
-        if signature.proto:
-            result.signature_def[key].ParseFromString(signature.proto)
-        else:
-            _fill_signature_def(result.signature_def[key], signature)
+        _fill_signature_def(result.signature_def[key], signature)
     return result
 
 
 def _fill_signature_def(target: meta_graph_pb2.SignatureDef, signature: Signature) -> None:
     """A SignatureDef describing a runtime's neutral signature (for runtimes without one)."""
-    target.method_name = signature.method_name
+    target.method_name = method_name(signature)
     for specs, infos in ((signature.inputs, target.inputs), (signature.outputs, target.outputs)):
         for alias, spec in specs.items():
             info = infos[alias]
@@ -64,8 +70,14 @@ def status_json(statuses: Sequence[VersionStatus]) -> dict[str, Any]:
     return message_to_json_dict(status_response(statuses))
 
 
-def metadata_json(name: str, version: int, signatures: Mapping[str, Signature]) -> dict[str, Any]:
+def metadata_json(
+    name: str,
+    version: int,
+    signatures: Mapping[str, Signature],
+    native: NativeSignatures | None = None,
+) -> dict[str, Any]:
+    signature_defs = signature_def_map(signatures, native)
     return {
         "model_spec": {"name": name, "signature_name": "", "version": str(version)},
-        "metadata": {"signature_def": message_to_json_dict(signature_def_map(signatures))},
+        "metadata": {"signature_def": message_to_json_dict(signature_defs)},
     }

@@ -31,6 +31,7 @@ TakeBinary = Callable[[str, int], memoryview]
 # Which kinds of JSON data numpy infers are accepted for each kind of numpy dtype.
 _ACCEPTED_KINDS: Final = {"b": "b", "i": "iu", "u": "iu", "f": "iuf"}
 _KIND_WORDS: Final = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers"}
+_INT_TYPE: Final = frozenset({int})  # a shape's dimensions: ints, not bools nor floats
 
 
 def load_document(header: bytes | memoryview) -> dict[str, Any]:
@@ -81,10 +82,14 @@ def _input(tensor: object, take_binary: TakeBinary | None) -> V2Input:
     if not isinstance(datatype, str):
         raise invalid_argument(f"Input '{name}' needs a 'datatype' string (FP32, INT64, BYTES...)")
     shape = tensor.get("shape")
-    if not isinstance(shape, list) or not all(type(d) is int for d in shape):
+    if not isinstance(shape, list) or not _INT_TYPE.issuperset(map(type, shape)):
         raise invalid_argument(f"Input '{name}' needs a 'shape' array of integers")
-    params = parameters(tensor.get("parameters"), f"input '{name}'")
-    size = params.get(BINARY_DATA_SIZE)
+    params = tensor.get("parameters")
+    size = None
+    if params is not None:
+        if not isinstance(params, dict):
+            raise invalid_argument(f"'parameters' of input '{name}' must be an object")
+        size = params.get(BINARY_DATA_SIZE)
     if size is not None:
         if type(size) is not int or size < 0:
             raise invalid_argument(
@@ -232,6 +237,8 @@ def output_json(name: str, array: np.ndarray) -> tuple[dict[str, Any], bool]:
 
 def datatype_of(name: str, array: np.ndarray) -> str:
     datatype = v2_from_numpy(array.dtype)
+    if datatype is None and not array.dtype.isnative:  # big-endian numbers: the same datatype
+        datatype = v2_from_numpy(array.dtype.newbyteorder("="))
     if datatype is None:
         raise unimplemented(
             f"Output '{name}' has dtype {array.dtype}, which no V2 datatype can carry"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
+import sys
 from collections.abc import Sequence
 from typing import Final
 
@@ -21,12 +22,21 @@ from pyserving.errors import ServingError, invalid_argument
 
 _LENGTH: Final = struct.Struct("<I")
 _INT64_MAX: Final = 2**63 - 1
+# Each numeric V2 datatype's dtype as laid out on the wire (little-endian): what np.frombuffer
+# reads, built once (a dtype built per request costs more than the read itself).
+_WIRE: Final = {
+    name: dtype.newbyteorder("<") for name, dtype in V2_DATATYPES.items() if dtype.kind != "O"
+}
+_LITTLE_ENDIAN_HOST: Final = sys.byteorder == "little"
 
 
 def element_count(name: str, shape: Sequence[int]) -> int:
     """The number of elements ``shape`` declares; INVALID_ARGUMENT for a negative dimension, or
     for an empty shape numpy cannot hold (its non-zero dimensions times the largest item size,
     16 bytes, must fit in int64)."""
+    count = math.prod(shape)
+    if count > 0 and min(shape, default=1) > 0:
+        return count  # every dimension positive: the usual case, checked in C
     nonzero = 1
     for dim in shape:
         if dim < 0:
@@ -34,7 +44,6 @@ def element_count(name: str, shape: Sequence[int]) -> int:
                 f"Input '{name}' has shape {list(shape)}: dimensions must be >= 0"
             )
         nonzero *= dim or 1
-    count = math.prod(shape)
     if count == 0 and nonzero * 16 > _INT64_MAX:  # a non-empty one fails on its data's count
         raise invalid_argument(f"Input '{name}' has shape {list(shape)}, too large to hold")
     return count
@@ -55,19 +64,20 @@ def decode_raw(
 ) -> np.ndarray:
     """The tensor ``name`` from its raw bytes; INVALID_ARGUMENT when the byte count does not match
     ``shape`` and ``datatype``. Numeric tensors are read-only views of ``data`` (no copy)."""
-    dtype = numpy_dtype(name, datatype)
+    wire = _WIRE.get(datatype)
+    if wire is None:  # BYTES, or not a V2 datatype (numpy_dtype says which)
+        numpy_dtype(name, datatype)
+        return _decode_bytes(name, shape, element_count(name, shape), data)
     count = element_count(name, shape)
-    if dtype.kind == "O":
-        return _decode_bytes(name, shape, count, data)
-    expected = count * dtype.itemsize
+    expected = count * wire.itemsize
     if len(data) != expected:
         raise invalid_argument(
             f"Input '{name}' has {len(data)} bytes of raw data, but shape {list(shape)} of "
             f"{datatype} needs {expected} bytes"
         )
-    array = np.frombuffer(data, dtype=dtype.newbyteorder("<"), count=count)
-    if array.dtype != dtype:  # big-endian host: numbers are little-endian on the wire
-        array = array.astype(dtype)
+    array = np.frombuffer(data, dtype=wire, count=count)
+    if not _LITTLE_ENDIAN_HOST:  # numbers are little-endian on the wire
+        array = array.astype(wire.newbyteorder("="))
     return array.reshape(shape)
 
 
@@ -111,6 +121,14 @@ def _bytes_error(name: str, shape: Sequence[int], index: int, what: str) -> Serv
 
 def encode_raw(array: np.ndarray) -> bytes:
     """The raw bytes of ``array`` (BYTES: length-prefixed elements; str elements as UTF-8)."""
+    raw = raw_buffer(array)
+    return raw if isinstance(raw, bytes) else raw.tobytes()
+
+
+def raw_buffer(array: np.ndarray) -> bytes | memoryview:
+    """The raw layout of ``array`` as a buffer (``bytes.join`` takes both kinds; the size is
+    ``nbytes``): a numeric array already contiguous and little-endian is returned as is, so its
+    data is copied once, into the response, and never through ``tobytes``."""
     if array.dtype.kind in ("O", "S", "U"):
         parts: list[bytes] = []
         for element in array.flat:
@@ -118,6 +136,6 @@ def encode_raw(array: np.ndarray) -> bytes:
             parts.append(_LENGTH.pack(len(raw)))
             parts.append(raw)
         return b"".join(parts)
-    if array.dtype.byteorder == ">":
+    if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and not _LITTLE_ENDIAN_HOST):
         array = array.astype(array.dtype.newbyteorder("<"))
-    return np.ascontiguousarray(array).tobytes()
+    return np.ascontiguousarray(array).data

@@ -1,5 +1,9 @@
 """A decoded Open Inference Protocol (V2) inference request, whatever its wire form (REST JSON,
-REST binary extension, gRPC)."""
+REST binary extension, gRPC).
+
+The classes are plain (not frozen) slotted dataclasses: several are built per request, and a
+frozen dataclass's ``__init__`` costs four times a plain one's. Nothing mutates them.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ SIGNATURE_NAME: str = "signature_name"
 """Request parameter naming the signature to run (default: ``serving_default``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class V2Input:
     name: str
     datatype: str
@@ -25,7 +29,7 @@ class V2Input:
     """Already shaped as the request's ``shape`` says."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class V2Output:
     """An output the client asked for; ``binary``: send its data in the binary extension
     (None: as the request's ``binary_data_output`` says)."""
@@ -34,7 +38,7 @@ class V2Output:
     binary: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class V2Request:
     inputs: list[V2Input]
     outputs: list[V2Output] = field(default_factory=list)
@@ -52,7 +56,7 @@ class V2Request:
         return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class V2Result:
     """What the core answered: ``outputs`` in the order requested (signature order otherwise)."""
 

@@ -27,6 +27,7 @@ from typing import Any, Final
 
 from pyserving.config.options import GRPC_SERVERS, ServerOptions
 from pyserving.errors import invalid_argument
+from pyserving.runtimes.registry import is_known_platform
 
 __all__ = [
     "FLAGS",
@@ -108,6 +109,7 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "rest_api_header_timeout_seconds",
         "rest_api_body_timeout_seconds",
         "rest_api_max_header_bytes",
+        "default_platform",
         "max_tensor_elements_per_request",
         "grpc_max_in_flight",
         "grpc_max_in_flight_per_connection",
@@ -454,7 +456,8 @@ FLAGS: Final[tuple[Flag, ...]] = (
     Flag(
         "onnx_intra_op_threads",
         _I32,
-        _EXTENSION + "Threads one ONNX Runtime operator may use; 0 lets ONNX Runtime choose.",
+        _EXTENSION + "Threads one ONNX Runtime operator may use; 0: one per core but one (the "
+        "event loop keeps a core).",
     ),
     Flag(
         "onnx_inter_op_threads",
@@ -525,6 +528,14 @@ FLAGS: Final[tuple[Flag, ...]] = (
         _I64,
         _EXTENSION + "Largest HTTP/REST request line plus headers, in bytes; a larger one gets "
         "HTTP 431.",
+    ),
+    Flag(
+        "default_platform",
+        _S,
+        _EXTENSION + "Platform of the models configured without one (the --model_name/"
+        '--model_base_path model, config entries with no model_platform): "tensorflow", "onnx", '
+        '"tflite" or "auto" (the runtime whose model file each version directory holds). Empty: '
+        "TF Serving's rules (the flags' model is tensorflow, a config entry needs a platform).",
     ),
     Flag(
         "max_tensor_elements_per_request",
@@ -753,6 +764,11 @@ def _validate_extensions(options: ServerOptions) -> None:
         raise invalid_argument("--shutdown_delay_seconds must not be negative.")
     if options.onnx_intra_op_threads < 0 or options.onnx_inter_op_threads < 0:
         raise invalid_argument("--onnx_intra_op_threads and --onnx_inter_op_threads must be >= 0.")
+    if options.default_platform and not is_known_platform(options.default_platform):
+        raise invalid_argument(
+            '--default_platform must be "tensorflow", "onnx", "tflite" or "auto", '
+            f'not "{options.default_platform}"'
+        )
     levels = ("disable", "basic", "extended", "all")
     if options.onnx_graph_optimization_level not in levels:
         raise invalid_argument(

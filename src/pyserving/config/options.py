@@ -169,8 +169,8 @@ class ServerOptions:
     inline_version_policy: str = ""
     #: The command-line names of the gRPC and REST port settings, for error messages.
     port_flag_names: tuple[str, str] = ("--port", "--rest_api_port")
-    # pyserving only, not a flag: the platform of models configured without one (single-model
-    # flags, config entries with neither model_platform nor model_type). "" keeps TF Serving's
-    # rules (flags mean "tensorflow", a config entry without one is an error); ``pyserving
-    # serve`` sets "auto" (detected per version directory).
+    # --default_platform (a pyserving flag): the platform of models configured without one
+    # (single-model flags, config entries with neither model_platform nor model_type). "" keeps
+    # TF Serving's rules (flags mean "tensorflow", a config entry without one is an error);
+    # ``pyserving serve`` and the `onnx` container image set "auto" (detected per version).
     default_platform: str = ""

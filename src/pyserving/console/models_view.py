@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyserving.codec.proto_views import signature_def_map
 from pyserving.errors import ServingError
 from pyserving.lifecycle.state import ServableState
 from pyserving.management.controller import ConfigController
@@ -70,8 +71,10 @@ class ModelsView:
             result = self._service.metadata(ModelSpec(name, version))
         except ServingError:  # unloaded between the status read and now
             return []
+        # Method names as TF Serving's metadata reports them (TensorFlow's own for SavedModels).
+        signature_defs = signature_def_map(result.signatures, result.native_signatures)
         signatures = [
-            _signature_json(s)
+            _signature_json(s, signature_defs.signature_def[key].method_name)
             for key, s in sorted(result.signatures.items())
             if not key.startswith(_INTERNAL)
         ]
@@ -79,10 +82,10 @@ class ModelsView:
         return signatures
 
 
-def _signature_json(signature: Signature) -> dict[str, Any]:
+def _signature_json(signature: Signature, method_name: str) -> dict[str, Any]:
     return {
         "key": signature.key,
-        "method_name": signature.method_name,
+        "method_name": method_name,
         "inputs": [_tensor_json(alias, t) for alias, t in sorted(signature.inputs.items())],
         "outputs": [_tensor_json(alias, t) for alias, t in sorted(signature.outputs.items())],
     }

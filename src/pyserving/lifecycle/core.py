@@ -30,6 +30,7 @@ from pyserving.lifecycle.validation import check_labels, check_platforms_unchang
 from pyserving.runtimes.base import LoadOptions, Runtime
 from pyserving.runtimes.registry import get_runtime
 from pyserving.storage import Storage
+from pyserving.storage.base import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class ServerCore:
             is_complete=self._looks_complete,
             unversioned_as_v1=unversioned_as_v1,
             store=self.storage,
+            on_base_path_error=self._on_base_path_error,
         )
         self._lock = threading.Lock()  # serialises start / reload_config / shutdown
         self._models: tuple[ModelConfig, ...] = ()
@@ -164,14 +166,24 @@ class ServerCore:
         """Raise the first deterministic reason one of ``models`` cannot load (a missing base
         path, no version directory, a version that is not a SavedModel, an unknown platform; see
         :mod:`~pyserving.lifecycle.preflight`), before anything is applied.
-        ``base_path_only``: only a missing local base path counts (a directory that exists may
-        still receive versions)."""
+        ``base_path_only``: only a base path that cannot be read counts (a missing local
+        directory; a remote one whose bucket is missing, whose credentials are missing or
+        refused, or whose store does not answer); one that can be read may still receive
+        versions. Remote base paths are listed with a bound on the wait (see
+        :meth:`~pyserving.storage.router.Storage.check_base_path`)."""
         for model in models:
             if base_path_only:
-                if not is_remote(model.base_path) and not os.path.isdir(model.base_path):
+                if is_remote(model.base_path):
+                    self.storage.check_base_path(model.base_path, model.name)
+                elif not os.path.isdir(model.base_path):
                     check_model(model, self._runtime_for)
                 continue
-            check_model(model, self._runtime_for, unversioned_as_v1=self._unversioned_as_v1)
+            check_model(
+                model,
+                self._runtime_for,
+                unversioned_as_v1=self._unversioned_as_v1,
+                list_remote=self.storage.check_base_path,
+            )
 
     def _check_labels(self, old: dict[str, ModelConfig], models: Sequence[ModelConfig]) -> None:
         check_labels(
@@ -194,6 +206,21 @@ class ServerCore:
         self._manager.configure(self._models)
         self._source.set_models(self._models)
         self._monitor.wake_waiters()  # wait_until_ready re-checks against the new model list
+
+    def _on_base_path_error(self, name: str, error: StorageError | None) -> None:
+        """The source's report on a remote base path: its error becomes the model's version-0
+        status (END when someone must fix the config, so a startup wait fails with it; START
+        while the store is retried), and goes once the base path lists again."""
+        if error is None:
+            self._monitor.forget_base_path_error(name)
+        else:
+            state = ServableState.START if error.transient else ServableState.END
+            message = str(error)
+            if error.transient:
+                message += " (retrying with backoff; loaded versions keep serving)"
+            serving_error = ServingError(error.code, message)
+            self._monitor.record(name, 0, state, serving_error, base_path_error=True)
+        self._monitor.flush()
 
     def add_state_listener(self, fn: StateListener) -> None:
         """``fn(name, version, state, error)`` on every transition, in order, on a lifecycle
@@ -237,9 +264,10 @@ class ServerCore:
     def wait_until_some_ready(self, timeout: float | None = None) -> dict[str, ServingError]:
         """``pyserving serve``'s startup: one broken model never keeps the others from serving.
 
-        Models that cannot load for a deterministic reason (:meth:`check_loadable`) are reported
-        at once (their status gets an END entry, version 0, carrying the error, so ``/readyz``
-        and GetModelStatus name it); the wait then ends when every other model is AVAILABLE or
+        Models that cannot load for a deterministic reason (:meth:`check_loadable`; not an object
+        store that does not answer, which is retried and waited for) are reported at once (their
+        status gets an END entry, version 0, carrying the error, so ``/readyz`` and
+        GetModelStatus name it); the wait then ends when every other model is AVAILABLE or
         has failed. Returns the failed models' errors (config order); raises the first one when
         no model is AVAILABLE. ``TimeoutError`` and CANCELLED as :meth:`wait_until_ready`.
         """
@@ -248,6 +276,8 @@ class ServerCore:
             try:
                 self.check_loadable([model])
             except ServingError as error:
+                if error.code is Code.UNAVAILABLE and is_remote(model.base_path):
+                    continue  # a store not answering yet: retried, waited for like a load
                 failed[model.name] = error
                 self._monitor.record(model.name, 0, ServableState.END, error)
         self._monitor.flush()

@@ -39,6 +39,7 @@ class ServableStateMonitor:
         self._statuses: dict[str, dict[int, VersionStatus]] = {}
         self._seqs: dict[str, dict[int, int]] = {}  # when each status was recorded (see mark())
         self._seq = 0
+        self._path_errors: set[str] = set()  # models whose version 0 is a base path error
         self._listeners: list[StateListener] = []
         self._pending: collections.deque[_Event] = collections.deque()
         self._flush_lock = threading.Lock()
@@ -49,18 +50,45 @@ class ServableStateMonitor:
             self._listeners = [*self._listeners, listener]
 
     def record(
-        self, name: str, version: int, state: ServableState, error: ServingError | None = None
+        self,
+        name: str,
+        version: int,
+        state: ServableState,
+        error: ServingError | None = None,
+        *,
+        base_path_error: bool = False,
     ) -> None:
-        """Store a transition, queue its event and wake :meth:`wait` callers. Never blocks long."""
+        """Store a transition, queue its event and wake :meth:`wait` callers. Never blocks long.
+
+        ``base_path_error``: not a version's transition but why the model's base path cannot
+        be read, kept as version 0 (START while retrying, END when someone must fix it) so that
+        GetModelStatus and readiness show it; :meth:`forget_base_path_error` removes it.
+        """
         if error is None:
             status = VersionStatus(version, state)
         else:
             status = VersionStatus(version, state, error.code, error.message)
         with self._cond:
+            if base_path_error:
+                self._path_errors.add(name)
+            elif version == 0:
+                self._path_errors.discard(name)  # a real version 0 took the place
             self._seq += 1
             self._statuses.setdefault(name, {})[version] = status
             self._seqs.setdefault(name, {})[version] = self._seq
             self._pending.append((name, version, state, error))
+            self._cond.notify_all()
+
+    def forget_base_path_error(self, name: str) -> None:
+        """The base path of ``name`` can be read again: drop its version-0 error entry (if it is
+        still one) and tell the listeners it ended."""
+        with self._cond:
+            if name not in self._path_errors:
+                return
+            self._path_errors.discard(name)
+            self._statuses.get(name, {}).pop(0, None)
+            self._seqs.get(name, {}).pop(0, None)
+            self._pending.append((name, 0, ServableState.END, None))
             self._cond.notify_all()
 
     def flush(self) -> None:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pyserving.lifecycle.config import ModelConfig
-from pyserving.storage.base import Snapshot, VersionStore
+from pyserving.storage.base import Snapshot, StorageError, VersionStore
 from pyserving.storage.local import LocalStore
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 AspiredCallback = Callable[[str, Mapping[int, str]], None]
 """(model name, version -> version directory): the complete aspired set of one model."""
 CompletenessCheck = Callable[[str, str], bool]
+BasePathErrorCallback = Callable[[str, "StorageError | None"], None]
+"""(model name, why its remote base path cannot be listed, or None once it can again)."""
 """(platform, version directory) -> whether the runtime considers the directory complete."""
 
 
@@ -59,6 +61,8 @@ class _Scan:
     noted_incomplete: set[int] = field(default_factory=set)
     noted_missing: tuple[int, ...] = ()
     noted_unversioned: bool = False
+    error: StorageError | None = None
+    """Why the base path could not be listed at the last look (reported once per change)."""
     quick_looks: int = 0
     """Looks taken by the settle pass of a new model; after two, only regular polls look."""
 
@@ -91,9 +95,15 @@ class FileSystemSource:
         is_complete: CompletenessCheck | None = None,
         store: VersionStore | None = None,
         unversioned_as_v1: bool = False,
+        on_base_path_error: BasePathErrorCallback | None = None,
     ) -> None:
         """``store`` reads the base paths; without one, local directories are read with
-        ``is_complete`` (the runtime's check; everything counts as complete without it)."""
+        ``is_complete`` (the runtime's check; everything counts as complete without it).
+        ``on_base_path_error`` hears (under the source's lock, once per change) when a base
+        path's store refuses or fails its listing (a :class:`StorageError`: object stores), and
+        None when it lists again or the model is dropped; a local directory that cannot be read
+        is only logged, as in TF Serving."""
+        self._on_base_path_error = on_base_path_error
         self._unversioned_as_v1 = unversioned_as_v1
         self._poll_wait = poll_wait_seconds
         self._settle = settle_seconds
@@ -119,6 +129,9 @@ class FileSystemSource:
                 if scan is None or scan.base_path != m.base_path:
                     scan = _Scan(m.base_path)
                 self._scans[m.name] = scan
+            for name, scan in old.items():
+                if scan.error is not None and self._scans.get(name) is not scan:
+                    self._report(name, None)  # dropped, or another base path now
         with self._wake:
             self._kicked = True
             self._wake.notify_all()
@@ -198,7 +211,13 @@ class FileSystemSource:
                 model.name,
                 exc,
             )
+            if isinstance(exc, StorageError) and _changed(scan.error, exc):
+                scan.error = exc
+                self._report(model.name, exc)
             return None
+        if scan.error is not None:
+            scan.error = None
+            self._report(model.name, None)
         if (
             not found
             and self._unversioned_as_v1
@@ -238,6 +257,14 @@ class FileSystemSource:
                 )
             scan.noted_missing = missing
         return {v: ready[v] for v in model.policy.aspired(ready)}
+
+    def _report(self, name: str, error: StorageError | None) -> None:
+        if self._on_base_path_error is None:
+            return
+        try:
+            self._on_base_path_error(name, error)
+        except Exception:
+            logger.exception("Reporting the base path error of servable %s failed", name)
 
     def _candidates(
         self, model: ModelConfig, scan: _Scan, found: Mapping[int, str]
@@ -279,3 +306,7 @@ class FileSystemSource:
         else:
             scan.pending[version] = now
         return False
+
+
+def _changed(before: StorageError | None, now: StorageError) -> bool:
+    return before is None or type(before) is not type(now) or str(before) != str(now)

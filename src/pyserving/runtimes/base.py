@@ -14,6 +14,9 @@ Capabilities and their defaults:
   work to its own thread pool overrides it to run on the caller's thread (the batcher's batch
   threads and the event loop call it for graphs that take microseconds).
 * :meth:`Model.unload` -> nothing to free.
+* :attr:`Model.native_signatures` -> None: the runtime keeps no framework-specific description of
+  its signatures; front ends build their protocol's metadata from :attr:`Model.signatures`. (The
+  TensorFlow runtime returns its SignatureDefs, so TF Serving metadata answers are TensorFlow's.)
 
 Load options: each runtime has its own options type, built from the server flags by the
 ``options`` function of its registry entry; :class:`LoadOptions` carries them by platform.
@@ -27,7 +30,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from pyserving.signature import Signature
+from pyserving.signature import NativeSignatures, Signature
 
 T = TypeVar("T")
 
@@ -72,6 +75,11 @@ class Model:
     def signatures(self) -> Mapping[str, Signature]:
         """Every signature by key; fixed after load."""
         raise NotImplementedError
+
+    @property
+    def native_signatures(self) -> NativeSignatures | None:
+        """The runtime's own serialized signatures, fixed after load. Default: None."""
+        return None
 
     def run(
         self,

@@ -26,14 +26,13 @@ import numpy as np
 from pyserving.dtypes import DataType, from_numpy
 from pyserving.errors import Code, ServingError, deadline_exceeded, invalid_argument
 from pyserving.runtimes.base import LoadOptions, Model, Runtime
-from pyserving.signature import PREDICT_METHOD, Signature, TensorSpec
+from pyserving.signature import Signature, TensorSpec
 
 MARKER: Final = "fake_model.json"
 
 _SIGNATURES: Final[Mapping[str, Signature]] = {
     "serving_default": Signature(
         key="serving_default",
-        method_name=PREDICT_METHOD,
         inputs={"x": TensorSpec("x:0", DataType.DT_FLOAT, (-1, 1))},
         outputs={"y": TensorSpec("y:0", DataType.DT_FLOAT, (-1, 1))},
     )

@@ -59,7 +59,7 @@ RUNTIMES: Final[dict[str, RuntimeEntry]] = {
         model_files=("model.tflite",),
     ),
     AUTO_PLATFORM: RuntimeEntry("pyserving.runtimes.detect:DetectingRuntime"),
-    "fake": RuntimeEntry("pyserving.runtimes.fake:FakeRuntime"),
+    "fake": RuntimeEntry("pyserving.runtimes.fake:FakeRuntime", model_files=("fake_model.json",)),
 }
 
 # The order in which the auto platform asks runtimes whether a directory holds their model: a

@@ -22,6 +22,7 @@ from pyserving.codec.element_limit import check_request
 from pyserving.errors import ModelRunError, ServingError
 from pyserving.service import examples
 from pyserving.service.input_errors import explain_input_error
+from pyserving.service.method_names import CLASSIFY_METHOD
 from pyserving.service.multi_inference import (
     InferenceTask,
     MultiPlan,
@@ -39,7 +40,7 @@ from pyserving.service.types import (
     RegressResult,
     ResolvedSpec,
 )
-from pyserving.signature import CLASSIFY_METHOD, Signature
+from pyserving.signature import Signature
 
 R_co = TypeVar("R_co", covariant=True)
 InferenceResult = ClassifyResult | RegressResult

@@ -38,7 +38,7 @@ from pyserving.service.types import (
     PredictResult,
     RegressResult,
 )
-from pyserving.signature import Signature
+from pyserving.signature import NativeSignatures, Signature
 
 __all__ = ["SIGNATURE_DEF_FIELD", "InferenceResult", "MetadataResult", "ServingService"]
 
@@ -61,6 +61,8 @@ class MetadataResult:
     name: str
     version: int
     signatures: Mapping[str, Signature]
+    native_signatures: NativeSignatures | None = None
+    """The runtime's own serialized signatures, if any (see ``Model.native_signatures``)."""
 
 
 class ServingService:
@@ -158,7 +160,10 @@ class ServingService:
                 )
         lease = self._servables.acquire(spec.name, spec.version, spec.label)
         try:
-            return MetadataResult(spec.name, lease.version, lease.model.signatures)
+            model = lease.model
+            return MetadataResult(
+                spec.name, lease.version, model.signatures, model.native_signatures
+            )
         finally:
             lease.release()
 

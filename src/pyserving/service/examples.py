@@ -9,13 +9,9 @@ import numpy as np
 
 from pyserving.dtypes import DataType, from_numpy
 from pyserving.errors import Code, ServingError
+from pyserving.service.method_names import CLASSIFY_METHOD, REGRESS_METHOD, method_name
 from pyserving.service.types import ExampleInput
-from pyserving.signature import (
-    CLASSIFY_METHOD,
-    DEFAULT_SERVING_SIGNATURE,
-    REGRESS_METHOD,
-    Signature,
-)
+from pyserving.signature import DEFAULT_SERVING_SIGNATURE, CallKind, Signature
 
 CLASSIFY_INPUTS = "inputs"
 CLASSIFY_CLASSES = "classes"
@@ -34,7 +30,7 @@ def find_signature(signatures: Mapping[str, Signature], name: str) -> Signature:
 def _describe(signature: Signature) -> str:
     inputs = ", ".join(f"{a}: {s.name}" for a, s in signature.inputs.items())
     outputs = ", ".join(f"{a}: {s.name}" for a, s in signature.outputs.items())
-    return f"{{inputs {{{inputs}}} outputs {{{outputs}}} method_name: {signature.method_name}}}"
+    return f"{{inputs {{{inputs}}} outputs {{{outputs}}} method_name: {method_name(signature)}}}"
 
 
 def _shape(array: np.ndarray) -> str:
@@ -43,11 +39,11 @@ def _shape(array: np.ndarray) -> str:
 
 def classify_fetches(signature: Signature, *, check_method_name: bool) -> tuple[str, list[str]]:
     """The input tensor name and the output aliases (classes and/or scores) to fetch."""
-    if check_method_name and signature.method_name != CLASSIFY_METHOD:
+    if check_method_name and CallKind.CLASSIFY not in signature.calls:
         raise ServingError(
             Code.INVALID_ARGUMENT,
             f"Expected classification signature method_name to be {CLASSIFY_METHOD}. "
-            f"Was: {signature.method_name}",
+            f"Was: {method_name(signature)}",
         )
     if len(signature.inputs) != 1:
         raise ServingError(Code.INVALID_ARGUMENT, "Expected one input Tensor.")
@@ -74,11 +70,11 @@ def classify_fetches(signature: Signature, *, check_method_name: bool) -> tuple[
 
 def regress_fetch(signature: Signature, *, check_method_name: bool) -> str:
     """The input tensor name; the single output is ``outputs``."""
-    if check_method_name and signature.method_name != REGRESS_METHOD:
+    if check_method_name and CallKind.REGRESS not in signature.calls:
         raise ServingError(
             Code.INVALID_ARGUMENT,
             f"Expected regression signature method_name to be {REGRESS_METHOD}. "
-            f"Was: {signature.method_name}",
+            f"Was: {method_name(signature)}",
         )
     if len(signature.inputs) != 1:
         raise ServingError(Code.INVALID_ARGUMENT, "Expected one input Tensor.")

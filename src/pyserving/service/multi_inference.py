@@ -14,13 +14,9 @@ import numpy as np
 
 from pyserving.errors import Code, ServingError
 from pyserving.service import examples
+from pyserving.service.method_names import CLASSIFY_METHOD, REGRESS_METHOD
 from pyserving.service.types import ModelSpec
-from pyserving.signature import (
-    CLASSIFY_METHOD,
-    DEFAULT_SERVING_SIGNATURE,
-    REGRESS_METHOD,
-    Signature,
-)
+from pyserving.signature import DEFAULT_SERVING_SIGNATURE, Signature
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from pyserving.errors import Code, ServingError
-from pyserving.signature import (
+from pyserving.service.method_names import (
     CLASSIFY_METHOD,
-    DEFAULT_SERVING_SIGNATURE,
     PREDICT_METHOD,
     REGRESS_METHOD,
-    Signature,
+    method_name,
 )
+from pyserving.signature import DEFAULT_SERVING_SIGNATURE, CallKind, Signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +48,12 @@ def plan_predict(
     check_method_name: bool = False,
 ) -> PredictPlan:
     """Map aliases to tensor names, fill signature defaults and resolve ``output_filter``."""
-    if check_method_name and signature.method_name not in (
-        PREDICT_METHOD,
-        CLASSIFY_METHOD,
-        REGRESS_METHOD,
-    ):
+    if check_method_name and CallKind.PREDICT not in signature.calls:
         raise ServingError(
             Code.INTERNAL,
             "Expected prediction signature method_name to be one of "
             f"{{{PREDICT_METHOD}, {CLASSIFY_METHOD}, {REGRESS_METHOD}}}. "
-            f"Was: {signature.method_name}",
+            f"Was: {method_name(signature)}",
         )
     if (
         not output_filter

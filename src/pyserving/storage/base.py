@@ -50,21 +50,30 @@ class VersionStore(Protocol):
 
 
 class StorageError(OSError):
-    """A store could not be read. ``code`` is the canonical code a load failure reports."""
+    """A store could not be read. ``code`` is the canonical code a load failure reports;
+    ``transient``: asking again later may work without anyone changing anything (the network,
+    the store being down), so the caller retries with backoff; otherwise the answer is a
+    configuration problem (no bucket, no credentials, access denied) someone must fix."""
 
     code: Code = Code.UNAVAILABLE
+    transient: bool = True
 
 
 class StorageNotFound(StorageError, FileNotFoundError):
     code = Code.NOT_FOUND
+    transient = False
 
 
 class StorageAccessDenied(StorageError, PermissionError):
     code = Code.PERMISSION_DENIED
+    transient = False
 
 
 class StorageNoCredentials(StorageError, PermissionError):
-    code = Code.UNAUTHENTICATED
+    # Not UNAUTHENTICATED: that would tell an API caller that *their* credentials were refused
+    # (HTTP 401), while it is the server that has none for the store.
+    code = Code.FAILED_PRECONDITION
+    transient = False
 
 
 class StorageUnreachable(StorageError, ConnectionError):

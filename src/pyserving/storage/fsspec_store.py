@@ -15,7 +15,9 @@ Listings bypass fsspec's listing cache (``use_listings_cache=False``): every pol
 store as it is now. A base path whose store cannot be reached is retried with exponential backoff
 (:data:`BACKOFF_MAX_SECONDS`); meanwhile the previous error is reported without a request, and the
 versions already loaded keep serving (the source keeps its last aspired set). Plain answers (no
-such prefix, access denied) are asked again at every poll, as for a local directory.
+such bucket, access denied, no credentials) are asked again at every poll, as for a local
+directory. A prefix with no object under it is an empty base path (no version yet), not a missing
+one: object stores have no directories, so a prefix exists only once something is written there.
 """
 
 from __future__ import annotations
@@ -106,6 +108,11 @@ class FsspecStore:
                 raise type(backoff.error)(str(backoff.error))  # (fresh: no growing traceback)
         try:
             entries = self._fs.ls(self._key(base_path), detail=True)
+        except FileNotFoundError as exc:
+            if self._bucket_exists(base_path, exc):
+                entries = []  # an empty prefix: a base path with no version yet
+            else:
+                raise self._no_bucket(base_path) from exc
         except Exception as exc:
             raise self._failed_listing(base_path, exc) from exc
         with self._lock:
@@ -134,11 +141,37 @@ class FsspecStore:
             self._listed[base_path.rstrip("/")] = found
         return found
 
+    def _bucket_exists(self, base_path: str, exc: FileNotFoundError) -> bool:
+        """Whether a base path that lists as missing is an empty prefix of an existing bucket
+        (object stores have no directories: a prefix exists once an object is under it)."""
+        causes: list[BaseException] = []
+        cause: BaseException | None = exc
+        while cause is not None and len(causes) < 8:
+            causes.append(cause)
+            cause = cause.__cause__ or cause.__context__
+        if any(type(c).__name__ == "NoSuchBucket" for c in causes):  # botocore says so itself
+            return False
+        try:
+            self._fs.info(self._key(f"{self.scheme}://{urlsplit(base_path).netloc}"))
+        except FileNotFoundError:
+            return False
+        except Exception:  # the listing was allowed: whatever else fails here, the bucket is
+            return True
+        return True
+
+    def _no_bucket(self, base_path: str) -> StorageNotFound:
+        bucket = urlsplit(base_path).netloc
+        endpoint = "AWS_ENDPOINT_URL" if self.scheme == "s3" else "STORAGE_EMULATOR_HOST"
+        return StorageNotFound(
+            f"{base_path}: bucket '{bucket}' does not exist (NoSuchBucket): check the bucket "
+            f"name, the credentials' account or project, and {endpoint} (when set)"
+        )
+
     def _failed_listing(self, base_path: str, exc: BaseException) -> StorageError:
         """``exc`` as a StorageError; when the store may be down (not a plain answer such as
-        "no such prefix" or "access denied", which polls keep asking about), back off."""
+        "no such bucket" or "access denied", which polls keep asking about), back off."""
         error = storage_error(exc, base_path, self.scheme)
-        if isinstance(error, StorageNotFound | PermissionError):
+        if not error.transient:
             return error
         with self._lock:
             previous = self._backoff.get(base_path)

@@ -13,7 +13,8 @@ marker, whatever else it holds (versions already accepted are not re-checked, so
 never disappears because of this).
 The source adds the other condition: the listing unchanged across two polls.
 
-The names are per platform, so this stays runtime-neutral: a platform not in the table accepts any
+The names are per platform, from the runtime registry (one list for the whole server), so this
+stays runtime-neutral: a platform without its own names (``auto``, one not registered) accepts any
 of the known model files.
 """
 
@@ -22,22 +23,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
+from pyserving.runtimes.registry import RUNTIMES  # (a table: imports no runtime's framework)
+
 READY_MARKER: Final = "_READY"
 
-MODEL_FILES: Final[dict[str, tuple[str, ...]]] = {
-    # TensorFlow: a SavedModel (binary or text); export.meta makes a legacy export fail loudly.
-    "tensorflow": ("saved_model.pb", "saved_model.pbtxt", "export.meta"),
-    "onnx": ("model.onnx",),
-    "tflite": ("model.tflite",),
-    "fake": ("fake_model.json",),
-}
-_ANY_MODEL_FILE: Final = frozenset(name for names in MODEL_FILES.values() for name in names)
+_ANY_MODEL_FILE: Final = frozenset(name for e in RUNTIMES.values() for name in e.model_files)
 
 
 def model_files(platform: str) -> frozenset[str]:
-    """The top-level file names that make a version of ``platform`` loadable."""
-    names = MODEL_FILES.get(platform)
-    return frozenset(names) if names is not None else _ANY_MODEL_FILE
+    """The top-level file names that make a version of ``platform`` loadable: the runtime
+    registry's ``model_files`` (the same names the ``auto`` platform detects runtimes by)."""
+    entry = RUNTIMES.get(platform)
+    if entry is None or not entry.model_files:
+        return _ANY_MODEL_FILE
+    return frozenset(entry.model_files)
 
 
 def looks_complete(platform: str, names: Iterable[str], *, markers_required: bool) -> bool:

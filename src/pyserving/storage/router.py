@@ -35,9 +35,14 @@ def remote_scheme(path: str) -> str | None:
 
 class StoreNotInstalled(StorageError):
     code = Code.FAILED_PRECONDITION
+    transient = False
 
 
 FilesystemFactory = Callable[[str], object]
+
+PROBE_SECONDS: Final = 10.0
+"""How long :meth:`Storage.check_base_path` waits for a listing: the vendors' clients retry a
+refused connection for a while themselves (botocore about 7 s, gcsfs about 30 s)."""
 
 
 class Storage:
@@ -90,6 +95,42 @@ class Storage:
         if self._cache is None:
             self._cache = VersionCache(self._cache_dir)
         return FsspecStore(fs_scheme, fs, self._cache, self._observer)
+
+    def check_base_path(
+        self, base_path: str, servable: str, timeout: float = PROBE_SECONDS
+    ) -> Mapping[int, str]:
+        """The versions under remote ``base_path`` now, for a caller that must answer quickly
+        (an admin request): raises :class:`ServingError` with the store error's code and message,
+        or UNAVAILABLE when the store gives no answer within ``timeout`` seconds (its client may
+        still be retrying; that listing goes on in the background and its outcome counts for
+        the next look, see the stores' backoff)."""
+        outcome: list[Mapping[int, str] | BaseException] = []
+        done = threading.Event()
+
+        def list_once() -> None:
+            try:
+                outcome.append(self.list_versions(base_path, servable))
+            except BaseException as exc:  # handed to the waiting caller
+                outcome.append(exc)
+            finally:
+                done.set()
+
+        threading.Thread(target=list_once, name="pyserving-list-probe", daemon=True).start()
+        if not done.wait(timeout):
+            raise ServingError(
+                Code.UNAVAILABLE,
+                f"Listing {base_path} for model {servable} got no answer within {timeout:.0f} s: "
+                f"the store is unreachable or slow; check the network and the store's endpoint "
+                f"(AWS_ENDPOINT_URL, STORAGE_EMULATOR_HOST), then try again",
+            )
+        result = outcome[0]
+        if isinstance(result, StorageError):
+            raise ServingError(result.code, f"{result} (model {servable})") from None
+        if isinstance(result, BaseException):
+            raise ServingError(
+                Code.UNAVAILABLE, f"Listing {base_path} for model {servable} failed: {result}"
+            ) from None
+        return result
 
     # -- VersionStore -----------------------------------------------------------------------------
 

@@ -20,10 +20,11 @@ from pyserving.lifecycle.config import ModelConfig
 from pyserving.lifecycle.state import ServableState, VersionStatus
 from pyserving.protos import example_pb2, meta_graph_pb2, model_server_config_pb2
 from pyserving.runtimes.base import Model
+from pyserving.service.method_names import CLASSIFY_METHOD, PREDICT_METHOD, REGRESS_METHOD
 from pyserving.signature import (
-    CLASSIFY_METHOD,
-    PREDICT_METHOD,
-    REGRESS_METHOD,
+    PREDICT_ONLY,
+    CallKind,
+    NativeSignatures,
     Signature,
     TensorSpec,
 )
@@ -35,7 +36,8 @@ SLEEP_SECONDS = 2.0
 
 def _signature(
     key: str, method: str, inputs: dict[str, TensorSpec], outputs: dict[str, TensorSpec]
-):
+) -> tuple[Signature, bytes]:
+    """The neutral signature and its SignatureDef, as the TensorFlow runtime gives both."""
     proto = meta_graph_pb2.SignatureDef(method_name=method)
     for alias, spec in inputs.items():
         proto.inputs[alias].name = spec.name
@@ -43,7 +45,15 @@ def _signature(
     for alias, spec in outputs.items():
         proto.outputs[alias].name = spec.name
         proto.outputs[alias].dtype = int(spec.dtype)  # type: ignore[assignment]
-    return Signature(key, method, inputs, outputs, proto=proto.SerializeToString())
+    calls = _CALLS[method]
+    return Signature(key, inputs, outputs, calls=calls), proto.SerializeToString()
+
+
+_CALLS = {
+    PREDICT_METHOD: PREDICT_ONLY,
+    CLASSIFY_METHOD: frozenset({CallKind.PREDICT, CallKind.CLASSIFY}),
+    REGRESS_METHOD: frozenset({CallKind.PREDICT, CallKind.REGRESS}),
+}
 
 
 _X = TensorSpec("x:0", DataType.DT_FLOAT, (-1, 1))
@@ -51,7 +61,7 @@ _Y = TensorSpec("y:0", DataType.DT_FLOAT, (-1, 1))
 _EXAMPLES = TensorSpec("tf_example:0", DataType.DT_STRING, (-1,))
 _Y_FROM_EXAMPLES = TensorSpec("y_examples:0", DataType.DT_FLOAT, (-1, 1))
 
-SIGNATURES = {
+_SIGNATURES_AND_DEFS = {
     "serving_default": _signature("serving_default", PREDICT_METHOD, {"x": _X}, {"y": _Y}),
     "two_outputs": _signature(
         "two_outputs",
@@ -72,6 +82,10 @@ SIGNATURES = {
         "boom", PREDICT_METHOD, {"x": _X}, {"y": TensorSpec("boom:0", DataType.DT_FLOAT)}
     ),
 }
+SIGNATURES = {key: pair[0] for key, pair in _SIGNATURES_AND_DEFS.items()}
+NATIVE_SIGNATURES = NativeSignatures(
+    "tensorflow.SignatureDef", {key: pair[1] for key, pair in _SIGNATURES_AND_DEFS.items()}
+)
 
 
 def _x_of_examples(serialized: np.ndarray) -> np.ndarray:
@@ -85,6 +99,7 @@ def _x_of_examples(serialized: np.ndarray) -> np.ndarray:
 
 class HalfPlusTwo(Model):
     signatures: Mapping[str, Signature] = SIGNATURES
+    native_signatures = NATIVE_SIGNATURES
 
     def run(
         self, feeds: Mapping[str, np.ndarray], fetches: Sequence[str], timeout_ms: int = 0

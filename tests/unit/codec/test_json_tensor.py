@@ -32,7 +32,7 @@ def signature(**dtypes: DataType) -> Signature:
 def shaped_signature(shape: tuple[int, ...] | None, dtypes: dict[str, DataType]) -> Signature:
     inputs = {name: TensorSpec(f"{name}:0", dtype, shape) for name, dtype in dtypes.items()}
     outputs = {"y": TensorSpec("y:0", F32)}
-    return Signature("serving_default", "tensorflow/serving/predict", inputs, outputs)
+    return Signature("serving_default", inputs, outputs)
 
 
 def decode(body: bytes, sig: Signature) -> tuple[Format, dict[str, np.ndarray]]:
@@ -223,7 +223,6 @@ def test_rows(dtypes: dict[str, DataType], body: bytes, expected: dict[str, T]) 
 def test_row_objects_must_name_inputs_that_have_defaults_too() -> None:
     sig = Signature(
         "serving_default",
-        "tensorflow/serving/predict",
         {"a": TensorSpec("a:0", F32), "b": TensorSpec("b:0", F32)},
         {},
         defaults={"b": np.array(1.0, np.float32)},

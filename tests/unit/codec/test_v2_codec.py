@@ -131,6 +131,33 @@ def test_raw_numbers_are_little_endian_views() -> None:
     assert v2_raw.encode_raw(array) == data
 
 
+def test_raw_outputs_of_any_layout_are_little_endian_row_major() -> None:
+    """Binary outputs are joined into the response from the array's buffer: a transposed
+    (non-contiguous) or big-endian array must still go out in the wire layout."""
+    array = np.arange(6, dtype=np.float32).reshape(2, 3)
+    for variant in (array.T, array.T.astype(">f4"), array[:, ::2]):
+        raw = v2_raw.raw_buffer(variant)
+        expected = np.ascontiguousarray(variant, dtype="<f4").tobytes()
+        assert bytes(raw) == expected
+        assert v2_raw.encode_raw(variant) == expected
+        result = V2Result("m", "1", "", [("y", variant)])
+        body, headers = binary.encode_response(
+            V2Request([], parameters={"binary_data_output": True}), result
+        )
+        length = int(dict(headers)[binary.HEADER_LENGTH])
+        document = v2_json.load_document(body[:length])
+        assert document["outputs"][0]["parameters"] == {"binary_data_size": len(expected)}
+        assert body[length:] == expected
+
+
+@pytest.mark.parametrize("shape", [[-1, -784], [-2, -2, 1], [3, -1]])
+def test_negative_dimensions_are_refused_even_when_their_product_is_positive(
+    shape: list[int],
+) -> None:
+    data = b"\0" * 4 * abs(int(np.prod(shape)))
+    assert "dimensions must be >= 0" in _error(v2_raw.decode_raw, "x", "FP32", shape, data)
+
+
 def test_raw_bytes_elements_round_trip() -> None:
     payload = _bytes_payload(b"ab", b"", b"\xff")
     array = v2_raw.decode_raw("t", "BYTES", [3], payload)

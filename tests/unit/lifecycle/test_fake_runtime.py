@@ -14,7 +14,7 @@ from pyserving.errors import Code, ServingError
 from pyserving.runtimes.base import LoadOptions, Runtime
 from pyserving.runtimes.fake import MARKER, FakeRuntime
 from pyserving.runtimes.registry import get_runtime
-from pyserving.signature import PREDICT_METHOD
+from pyserving.signature import PREDICT_ONLY
 from tests.unit.lifecycle.lifecycle_support import fake_model
 
 X = np.array([[1.0], [2.0], [5.0]], dtype=np.float32)
@@ -29,7 +29,7 @@ def test_loads_and_runs_y_equals_scale_x_plus_offset(tmp_path: Path) -> None:
     runtime = FakeRuntime()
     model = runtime.load(os.fspath(fake_model(tmp_path, 1)), LoadOptions())  # half_plus_two
     [signature] = model.signatures.values()
-    assert (signature.key, signature.method_name) == ("serving_default", PREDICT_METHOD)
+    assert (signature.key, signature.calls) == ("serving_default", PREDICT_ONLY)
     assert signature.inputs["x"].name == "x:0" and signature.outputs["y"].name == "y:0"
     assert signature.inputs["x"].dtype is DataType.DT_FLOAT
     assert signature.inputs["x"].shape == (-1, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,10 +18,11 @@ from pyserving.dtypes import DataType
 from pyserving.errors import Code, ServingError
 from pyserving.runtimes.base import LoadOptions
 from pyserving.runtimes.detect import DetectingRuntime, platform_of
-from pyserving.runtimes.onnx.options import OnnxLoadOptions
-from pyserving.runtimes.onnx.runtime import OnnxRuntime
+from pyserving.runtimes.onnx.options import OnnxLoadOptions, default_intra_op_threads
+from pyserving.runtimes.onnx.runtime import OnnxRuntime, _session_options
 from pyserving.runtimes.registry import get_runtime
-from pyserving.signature import PREDICT_METHOD, TensorSpec
+from pyserving.service.method_names import PREDICT_METHOD
+from pyserving.signature import PREDICT_ONLY, TensorSpec
 from tests import onnx_models
 
 F32 = np.float32
@@ -50,7 +52,8 @@ def test_signature_is_built_from_the_graph(runtime: OnnxRuntime, tmp_path: Path)
     model = _load(runtime, tmp_path, onnx_models.linear())
     (signature,) = model.signatures.values()
     assert signature.key == "serving_default"
-    assert signature.method_name == PREDICT_METHOD
+    assert signature.calls == PREDICT_ONLY
+    assert model.native_signatures is None
     assert dict(signature.inputs) == {"x": TensorSpec("x", DataType.DT_FLOAT, (-1, 3))}
     assert dict(signature.outputs) == {"y": TensorSpec("y", DataType.DT_FLOAT, (-1, 2))}
     # The TF Serving adapters describe it as a SignatureDef.
@@ -178,6 +181,13 @@ def test_session_options(runtime: OnnxRuntime, tmp_path: Path) -> None:
     assert y.shape == (2, 2)
     with pytest.raises(ServingError, match="graph optimization level"):
         OnnxLoadOptions(graph_optimization_level="max")
+
+
+def test_intra_op_threads_leave_the_event_loop_a_core() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert default_intra_op_threads() == max(1, cores - 1)
+    assert _session_options(OnnxLoadOptions()).intra_op_num_threads == max(1, cores - 1)
+    assert _session_options(OnnxLoadOptions(intra_op_threads=3)).intra_op_num_threads == 3
 
 
 def test_auto_platform_detects_per_version(tmp_path: Path) -> None:

@@ -38,7 +38,8 @@ from pyserving.runtimes.tensorflow.options import TensorFlowLoadOptions  # noqa:
 from pyserving.runtimes.tensorflow.platform import TensorFlowPlatform  # noqa: E402
 from pyserving.runtimes.tensorflow.session_config import session_config, thread_pools  # noqa: E402
 from pyserving.runtimes.tensorflow.signatures import data_type  # noqa: E402
-from pyserving.signature import PREDICT_METHOD  # noqa: E402
+from pyserving.service.method_names import PREDICT_METHOD  # noqa: E402
+from pyserving.signature import PREDICT_ONLY, CallKind  # noqa: E402
 
 F32 = np.float32
 DEFAULT = LoadOptions()
@@ -154,14 +155,15 @@ def test_half_plus_two_signatures(half_plus_two: TensorFlowModel) -> None:
         "serving_default",
     ]
     default = sigs["serving_default"]
-    assert default.method_name == "tensorflow/serving/predict"
+    assert default.calls == PREDICT_ONLY
     assert default.inputs["x"].name == "x:0"
     assert default.inputs["x"].dtype is DataType.DT_FLOAT
     assert default.inputs["x"].shape == (-1, 1)
     assert default.outputs["y"].name == "y:0"
     assert default.defaults == {}
     classify = sigs["classify_x_to_y"]
-    assert classify.method_name == "tensorflow/serving/classify"
+    assert classify.calls == {CallKind.PREDICT, CallKind.CLASSIFY}
+    assert sigs["regress_x_to_y"].calls == {CallKind.PREDICT, CallKind.REGRESS}
     assert classify.inputs["inputs"].dtype is DataType.DT_STRING
     assert classify.inputs["inputs"].shape is None  # unknown rank
     assert classify.outputs["scores"].name == "y:0"
@@ -188,11 +190,11 @@ def test_signature_protos_match_tf_serving_metadata(
     try:
         ours = {
             key: json_format.MessageToDict(
-                meta_graph_pb2.SignatureDef.FromString(sig.proto),
+                meta_graph_pb2.SignatureDef.FromString(serialized),
                 preserving_proto_field_name=True,
                 always_print_fields_with_no_presence=True,
             )
-            for key, sig in loaded.signatures.items()
+            for key, serialized in loaded.native_signatures.by_key.items()
         }
     finally:
         loaded.unload()
@@ -211,9 +213,10 @@ def test_tf2_signatures(tf2: TensorFlowModel) -> None:
         "regress_x_to_y2",
         "serving_default",
     }
-    assert {sig.method_name for key, sig in sigs.items() if key != "__saved_model_init_op"} == {
-        "tensorflow/serving/predict"
+    assert {sig.calls for key, sig in sigs.items() if key != "__saved_model_init_op"} == {
+        PREDICT_ONLY
     }
+    assert sigs["__saved_model_init_op"].calls == frozenset()  # method_name is empty
     default = sigs["serving_default"]
     assert default.inputs["x"].shape == (1,)
     assert default.inputs["x"].dtype is DataType.DT_FLOAT
@@ -228,8 +231,10 @@ def test_tf2_signatures(tf2: TensorFlowModel) -> None:
 
 
 def test_signature_proto_is_the_saved_signature_def(tf2: TensorFlowModel) -> None:
-    sig = tf2.signatures["serving_default"]
-    parsed = meta_graph_pb2.SignatureDef.FromString(sig.proto)
+    native = tf2.native_signatures
+    assert native.format == meta_graph_pb2.SignatureDef.DESCRIPTOR.full_name
+    assert list(native.by_key) == list(tf2.signatures)
+    parsed = meta_graph_pb2.SignatureDef.FromString(native.by_key["serving_default"])
     assert parsed.inputs["x"].name == "serving_default_x:0"
     assert "x" in parsed.defaults
 
@@ -282,7 +287,7 @@ def test_sparse_inputs_are_listed_but_not_runnable(toy: TensorFlowModel) -> None
     assert spec.name == NOT_RUNNABLE
     assert spec.dtype is DataType.DT_FLOAT
     assert spec.shape == (-1, 4)
-    proto = meta_graph_pb2.SignatureDef.FromString(toy.signatures["sparse"].proto)
+    proto = meta_graph_pb2.SignatureDef.FromString(toy.native_signatures.by_key["sparse"])
     assert proto.inputs["sparse"].WhichOneof("encoding") == "coo_sparse"
     error = _error(lambda: toy.run({spec.name: np.zeros((1,), F32)}, ["total:0"]))
     assert error.code is Code.UNIMPLEMENTED

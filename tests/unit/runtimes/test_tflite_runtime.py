@@ -1,28 +1,31 @@
-"""The TFLite runtime on a real converted model (tf.lite's interpreter; LiteRT when installed)."""
+"""The TFLite runtime on a real converted model (LiteRT when installed, else tf.lite's interpreter).
+
+Runs in the main venv (TensorFlow) and in ``make test-onnx-only``'s venv, which has LiteRT and no
+TensorFlow: there the runtime must serve with LiteRT alone."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow")
-
 from pyserving.errors import Code, ServingError
 from pyserving.runtimes.base import LoadOptions
 from pyserving.runtimes.detect import platform_of
 from pyserving.runtimes.registry import get_runtime
 from pyserving.runtimes.tflite.options import TfliteLoadOptions
-from pyserving.runtimes.tflite.runtime import TfliteModel, TfliteRuntime
-from tests.tflite_models import convert_half_plus_two
+from pyserving.runtimes.tflite.runtime import TfliteModel, TfliteRuntime, _interpreter_class
+from tests.tflite_models import half_plus_two_version
 
 
 @pytest.fixture(scope="module")
 def version_dir(shared_models: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tflite") / "1"
-    return convert_half_plus_two(shared_models, root, keep_saved_model=True)
+    return half_plus_two_version(shared_models, root, keep_saved_model=True)
 
 
 def _options(**fields: object) -> LoadOptions:
@@ -55,7 +58,28 @@ def test_signature_runner_with_resized_batches(version_dir: Path) -> None:
         model.run({x.name: np.ones(1, np.float32)}, [y.name])
 
 
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def test_litert_is_preferred_and_enough(version_dir: Path) -> None:
+    interpreter = _interpreter_class()
+    if _installed("ai_edge_litert"):
+        assert interpreter.__module__.startswith("ai_edge_litert")
+    else:
+        assert interpreter.__module__.startswith("tensorflow")
+    if not _installed("tensorflow"):
+        model = TfliteRuntime().load(str(version_dir), LoadOptions())
+        signature = model.signatures["serving_default"]
+        x, y = signature.inputs["x"], signature.outputs["y"]
+        (out,) = model.run({x.name: np.array([4.0], np.float32)}, [y.name])
+        assert out.tolist() == [4.0]
+        assert "tensorflow" not in sys.modules
+        model.unload()
+
+
 def test_tensorflow_platform_prefers_tflite_only_when_asked(version_dir: Path) -> None:
+    pytest.importorskip("tensorflow")
     platform = get_runtime("tensorflow")
     preferred = platform.load(str(version_dir), _options(prefer_tflite_model=True))
     assert isinstance(preferred, TfliteModel)

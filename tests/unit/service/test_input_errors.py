@@ -11,7 +11,6 @@ from pyserving.signature import Signature, TensorSpec
 
 SIGNATURE = Signature(
     key="serving_default",
-    method_name="tensorflow/serving/predict",
     inputs={
         "x": TensorSpec("x:0", DataType.DT_FLOAT, (-1, 64)),
         "n": TensorSpec("n:0", DataType.DT_INT32, None),

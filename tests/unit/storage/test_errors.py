@@ -15,7 +15,7 @@ class EndpointConnectionError(Exception):  # named as botocore's
 @pytest.mark.parametrize(
     ("exc", "code", "hint"),
     [
-        (NoCredentialsError("Unable to locate credentials"), Code.UNAUTHENTICATED, "AWS_PROFILE"),
+        (NoCredentialsError("no credentials"), Code.FAILED_PRECONDITION, "AWS_PROFILE"),
         (EndpointConnectionError("connect failed"), Code.UNAVAILABLE, "AWS_ENDPOINT_URL"),
         (PermissionError("AccessDenied"), Code.PERMISSION_DENIED, "s3:GetObject"),
         (FileNotFoundError("NoSuchBucket"), Code.NOT_FOUND, "check the bucket name"),

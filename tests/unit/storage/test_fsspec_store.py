@@ -58,12 +58,39 @@ def test_versions_are_the_numbered_prefixes(fs: Any, tmp_path: Path) -> None:
     assert listing.names == {"saved_model.pb", "variables/variables.index"}
 
 
-def test_a_missing_base_path_is_not_found_until_it_appears(fs: Any, tmp_path: Path) -> None:
+def test_a_missing_bucket_is_not_found_until_it_appears(fs: Any, tmp_path: Path) -> None:
     store = make_store(fs, tmp_path)
-    with pytest.raises(StorageNotFound, match="check the bucket name"):
+    with pytest.raises(StorageNotFound, match="bucket 'bkt' does not exist") as caught:
         store.list_versions("s3://bkt/none", "m")
+    assert not caught.value.transient
+    assert "AWS_ENDPOINT_URL" in str(caught.value)
     fs.pipe("/bkt/none/1/saved_model.pb", b"x")  # asked again at once: no backoff
     assert store.list_versions("s3://bkt/none", "m") == {1: "s3://bkt/none/1"}
+
+
+def test_an_empty_prefix_of_an_existing_bucket_has_no_versions_yet(fs: Any, tmp_path: Path) -> None:
+    fs.pipe("/bkt/other/1/saved_model.pb", b"x")
+    store = make_store(fs, tmp_path)
+    assert store.list_versions("s3://bkt/models/m", "m") == {}
+
+
+def test_botocores_no_such_bucket_is_taken_at_its_word(tmp_path: Path) -> None:
+    class NoSuchBucket(Exception):  # named as botocore's
+        pass
+
+    class Store:
+        def _strip_protocol(self, path: str) -> str:
+            return path
+
+        def ls(self, path: str, detail: bool) -> Any:
+            raise FileNotFoundError("The specified bucket does not exist") from NoSuchBucket()
+
+        def info(self, path: str) -> Any:
+            raise AssertionError("no second request needed")
+
+    store = FsspecStore("s3", Store(), VersionCache(str(tmp_path / "cache")))
+    with pytest.raises(StorageNotFound, match="bucket 'gone' does not exist"):
+        store.list_versions("s3://gone/m", "m")
 
 
 def test_an_unreachable_store_backs_off_exponentially(tmp_path: Path) -> None:

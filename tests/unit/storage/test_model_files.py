@@ -16,3 +16,26 @@ def test_a_version_without_its_model_file_is_incomplete() -> None:
 def test_the_ready_marker_completes_and_is_required_once_the_base_path_uses_markers() -> None:
     assert looks_complete("onnx", [READY_MARKER], markers_required=True)
     assert not looks_complete("onnx", ["model.onnx"], markers_required=True)
+
+
+def test_the_names_are_the_runtime_registrys() -> None:
+    from pyserving.runtimes.registry import RUNTIMES
+
+    for platform, entry in RUNTIMES.items():
+        if entry.model_files:
+            assert model_files(platform) == set(entry.model_files)
+    assert model_files("fake") == {"fake_model.json"}
+    assert model_files("auto") >= {"saved_model.pb", "model.onnx", "model.tflite"}
+
+
+def test_importing_the_storage_package_imports_no_store_or_runtime_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pyserving.storage\n"
+        "heavy = [m for m in ('fsspec', 's3fs', 'gcsfs', 'numpy', 'tensorflow', 'onnxruntime')\n"
+        "         if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -37,3 +37,41 @@ def test_a_store_without_its_extra_says_what_to_install(tmp_path: Path) -> None:
         storage.materialize("gs://b/m/1", threading.Event())
     assert caught.value.code is Code.FAILED_PRECONDITION
     assert "pyserving[gcs]" in caught.value.message
+
+
+def test_check_base_path_answers_with_the_stores_code(tmp_path: Path) -> None:
+    import fsspec
+
+    memory = fsspec.filesystem("memory", skip_instance_cache=True)
+    memory.store.clear()
+    memory.pseudo_dirs.clear()
+    memory.pseudo_dirs.append("")
+    memory.pipe("/bkt/m/2/model.onnx", b"x")
+    storage = Storage(lambda p, d: True, cache_dir=str(tmp_path), filesystem=lambda s: memory)
+    assert storage.check_base_path("s3://bkt/m", "m") == {2: "s3://bkt/m/2"}
+    with pytest.raises(ServingError) as caught:
+        storage.check_base_path("s3://nobucket/m", "m")
+    assert caught.value.code is Code.NOT_FOUND
+    assert "bucket 'nobucket' does not exist" in caught.value.message
+
+
+def test_check_base_path_does_not_wait_for_a_store_that_never_answers(tmp_path: Path) -> None:
+    release = threading.Event()
+
+    class Hanging:
+        def _strip_protocol(self, path: str) -> str:
+            return path
+
+        def ls(self, path: str, detail: bool) -> object:
+            release.wait(30)
+            raise ConnectionError("gave up")
+
+    storage = Storage(lambda p, d: True, cache_dir=str(tmp_path), filesystem=lambda s: Hanging())
+    try:
+        with pytest.raises(ServingError) as caught:
+            storage.check_base_path("s3://slow/m", "m", timeout=0.2)
+    finally:
+        release.set()
+    assert caught.value.code is Code.UNAVAILABLE
+    assert "got no answer within" in caught.value.message
+    assert "AWS_ENDPOINT_URL" in caught.value.message

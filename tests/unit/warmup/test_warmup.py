@@ -20,7 +20,8 @@ from pyserving.lifecycle import ServableState
 from pyserving.lifecycle.state import ServableId
 from pyserving.runtimes.base import Model
 from pyserving.runtimes.fake import FakeRuntime
-from pyserving.signature import CLASSIFY_METHOD, REGRESS_METHOD, Signature, TensorSpec
+from pyserving.service.method_names import CLASSIFY_METHOD, REGRESS_METHOD
+from pyserving.signature import Signature, TensorSpec
 from pyserving.tfrecord import encode_record
 from pyserving.warmup import ModelWarmup, warmup_hook
 from pyserving.warmup.records import MAX_RECORDS, WARMUP_FILE
@@ -86,13 +87,11 @@ class ExampleModel(Model):
         self._signatures: Mapping[str, Signature] = {
             "classify": Signature(
                 "classify",
-                CLASSIFY_METHOD,
                 {"inputs": string},
                 {"scores": TensorSpec("scores:0", DataType.DT_FLOAT, (-1, 2))},
             ),
             "regress": Signature(
                 "regress",
-                REGRESS_METHOD,
                 {"inputs": string},
                 {"outputs": TensorSpec("outputs:0", DataType.DT_FLOAT, (-1,))},
             ),

@@ -73,5 +73,7 @@ def metadata_response(result: MetadataResult) -> get_model_metadata_pb2.GetModel
     response = get_model_metadata_pb2.GetModelMetadataResponse()
     response.model_spec.name = result.name
     response.model_spec.version.value = result.version
-    response.metadata[SIGNATURE_DEF_FIELD].Pack(signature_def_map(result.signatures))
+    response.metadata[SIGNATURE_DEF_FIELD].Pack(
+        signature_def_map(result.signatures, result.native_signatures)
+    )
     return response

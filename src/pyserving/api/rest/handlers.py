@@ -64,4 +64,6 @@ def status(service: ServingService, route: Route) -> bytes:
 
 def metadata(service: ServingService, route: Route) -> bytes:
     result = service.metadata(ModelSpec(route.name, route.version, route.label))
-    return json_encode.encode_json(metadata_json(result.name, result.version, result.signatures))
+    return json_encode.encode_json(
+        metadata_json(result.name, result.version, result.signatures, result.native_signatures)
+    )

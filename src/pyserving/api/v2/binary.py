@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Final
 
 from pyserving.codec import v2_json
-from pyserving.codec.v2_raw import encode_raw
+from pyserving.codec.v2_raw import raw_buffer
 from pyserving.codec.v2_request import V2Request, V2Result
 from pyserving.errors import invalid_argument
 
@@ -78,9 +78,9 @@ def encode_response(
 ) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """The response body and its headers (content type, and the header length when binary)."""
     default = bool(request.parameters.get(v2_json.BINARY_DATA_OUTPUT, False))
-    wanted = {o.name: o.binary for o in request.outputs}
+    wanted = {o.name: o.binary for o in request.outputs} if request.outputs else {}
     tensors: list[dict[str, object]] = []
-    chunks: list[bytes] = []
+    chunks: list[bytes | memoryview] = []
     for name, array in result.outputs:
         binary = wanted.get(name)
         as_text = False
@@ -88,12 +88,16 @@ def encode_response(
             # BYTES that are not UTF-8 cannot be JSON strings: they go binary (losing nothing).
             document, as_text = v2_json.output_json(name, array)
         if not as_text:
-            raw = encode_raw(array)
+            raw = raw_buffer(array)
             document = {
                 "name": name,
                 "datatype": v2_json.datatype_of(name, array),
                 "shape": list(array.shape),
-                "parameters": {v2_json.BINARY_DATA_SIZE: len(raw)},
+                "parameters": {
+                    v2_json.BINARY_DATA_SIZE: raw.nbytes
+                    if isinstance(raw, memoryview)
+                    else len(raw)
+                },
             }
             chunks.append(raw)
         tensors.append(document)

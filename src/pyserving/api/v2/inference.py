@@ -90,8 +90,13 @@ class ModelMetadata:
 def model_metadata(
     service: ServingService, platform: str, name: str, version: str
 ) -> ModelMetadata:
-    """``platform`` is the model's config platform (``tensorflow``...)."""
-    result = service.metadata(model_spec(name, version))
+    """``platform`` is the model's config platform (``tensorflow``...). A model with no version
+    to describe answers NOT_FOUND with why, when its status knows (a base path that cannot be
+    read, a failed load)."""
+    try:
+        result = service.metadata(model_spec(name, version))
+    except ServingError as error:
+        raise _with_status(service, name, error) from None
     signature = find_predict_signature(result.signatures, "")
     available = sorted(
         s.version for s in service.model_status(name) if s.state is ServableState.AVAILABLE
@@ -103,6 +108,21 @@ def model_metadata(
         [_tensor(alias, spec) for alias, spec in signature.inputs.items()],
         [_tensor(alias, spec) for alias, spec in signature.outputs.items()],
     )
+
+
+def _with_status(service: ServingService, name: str, error: ServingError) -> ServingError:
+    """``error``, plus the newest error in the model's status when nothing is available."""
+    try:
+        statuses = service.model_status(name)
+    except ServingError:
+        return error
+    if any(s.state is ServableState.AVAILABLE for s in statuses):
+        return error
+    failed = next((s for s in statuses if s.error_message), None)
+    if failed is None:
+        return error
+    detail = f"{failed.error_code.name}: {failed.error_message}"
+    return ServingError(error.code, f"{error.message}; model status: {detail}")
 
 
 def _tensor(alias: str, spec: TensorSpec) -> TensorMetadata:

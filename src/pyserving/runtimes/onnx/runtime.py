@@ -23,8 +23,8 @@ from pyserving.runtimes.base import LoadOptions, Runtime
 from pyserving.runtimes.onnx import types
 from pyserving.runtimes.onnx.errors import load_error
 from pyserving.runtimes.onnx.model import OnnxModel
-from pyserving.runtimes.onnx.options import OnnxLoadOptions
-from pyserving.signature import DEFAULT_SERVING_SIGNATURE, PREDICT_METHOD, Signature, TensorSpec
+from pyserving.runtimes.onnx.options import OnnxLoadOptions, default_intra_op_threads
+from pyserving.signature import DEFAULT_SERVING_SIGNATURE, Signature, TensorSpec
 
 logger = logging.getLogger(__name__)
 
@@ -89,8 +89,7 @@ def _session_options(settings: OnnxLoadOptions) -> ort.SessionOptions:
     # for them (a bad request's shape, an expired deadline) would only repeat them on stderr.
     result.log_severity_level = 4
     result.graph_optimization_level = _LEVELS[settings.graph_optimization_level]
-    if settings.intra_op_threads > 0:
-        result.intra_op_num_threads = settings.intra_op_threads
+    result.intra_op_num_threads = settings.intra_op_threads or default_intra_op_threads()
     if settings.inter_op_threads > 0:
         result.execution_mode = ort.ExecutionMode.ORT_PARALLEL
         result.inter_op_num_threads = settings.inter_op_threads
@@ -134,7 +133,6 @@ def _signature(
     # Sorted by name, as TensorFlow signatures are: answers list outputs in the same order.
     signature = Signature(
         key=DEFAULT_SERVING_SIGNATURE,
-        method_name=PREDICT_METHOD,
         inputs=dict(sorted(inputs.items())),
         outputs=dict(sorted(outputs.items())),
     )

@@ -11,7 +11,7 @@ import numpy as np
 from pyserving.errors import failed_precondition
 from pyserving.runtimes.base import Model
 from pyserving.runtimes.tensorflow.session import InlineRuns, SessionRunner
-from pyserving.signature import Signature
+from pyserving.signature import NativeSignatures, Signature
 
 
 class TensorFlowModel(Model):
@@ -23,9 +23,16 @@ class TensorFlowModel(Model):
     been closed", never a crash.
     """
 
-    def __init__(self, path: str, signatures: Mapping[str, Signature], runner: SessionRunner):
+    def __init__(
+        self,
+        path: str,
+        signatures: Mapping[str, Signature],
+        signature_defs: NativeSignatures,
+        runner: SessionRunner,
+    ):
         self._path = path
         self._signatures: Mapping[str, Signature] = MappingProxyType(dict(signatures))
+        self._signature_defs = signature_defs
         self._runner: SessionRunner | None = runner
         self._unload_lock = threading.Lock()
 
@@ -37,6 +44,12 @@ class TensorFlowModel(Model):
     @property
     def signatures(self) -> Mapping[str, Signature]:
         return self._signatures
+
+    @property
+    def native_signatures(self) -> NativeSignatures:
+        """The SavedModel's SignatureDefs (``tensorflow.SignatureDef``), serialized
+        deterministically, so TF Serving metadata answers are byte for byte TensorFlow Serving's."""
+        return self._signature_defs
 
     @property
     def inline_runs(self) -> InlineRuns | None:

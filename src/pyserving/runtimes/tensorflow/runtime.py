@@ -65,11 +65,11 @@ class TensorFlowRuntime(Runtime):
         # Parsed here (and not only by TensorFlow's loader) for precise errors about the file and
         # the tag set before any session exists; the signatures come from this copy too.
         meta_graph = saved_model.read_meta_graph(path, tf_options.tags)
-        signatures = signatures_from_meta_graph(meta_graph)
+        signatures, signature_defs = signatures_from_meta_graph(meta_graph)
         del meta_graph  # Can be large (the whole graph); TensorFlow parses its own copy.
         session = _open_session(path, tf_options.tags, config)
         runner = SessionRunner(session, inline_runs=self.inline_runs)
-        model = TensorFlowModel(path, signatures, runner)
+        model = TensorFlowModel(path, signatures, signature_defs, runner)
         logger.info(
             "Loaded SavedModel %s (tags %s, %d signatures) in %.0f ms",
             path,

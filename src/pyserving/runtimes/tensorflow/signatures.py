@@ -1,13 +1,16 @@
-"""A MetaGraphDef's SignatureDefs -> :class:`Signature`.
+"""A MetaGraphDef's SignatureDefs -> neutral :class:`Signature` plus the SignatureDefs themselves.
 
-Every SignatureDef is listed, ``__saved_model_init_op`` included, sorted by key. ``proto`` is the
-SignatureDef serialized deterministically, so metadata answers are TensorFlow Serving's.
+Every SignatureDef is listed, ``__saved_model_init_op`` included, sorted by key. Each is also kept
+serialized deterministically (:class:`NativeSignatures`), so metadata answers are TensorFlow
+Serving's. A SignatureDef's ``method_name`` becomes the neutral ``Signature.calls``: a predict
+signature serves Predict; a classify (regress) signature serves Classify (Regress) and, as in
+TensorFlow Serving's method-name check, Predict too; any other method name declares no call.
 
 Dense inputs and outputs (``TensorInfo.name``) become ``TensorSpec(name=<tensor name>)``. Sparse
 (``coo_sparse``) and composite (``composite_tensor``) TensorInfo have no single tensor to feed or
 fetch by name: their spec gets the empty name :data:`NOT_RUNNABLE`, the empty ``TensorInfo.name``
 TensorFlow Serving itself would pass to the session, and running with it raises UNIMPLEMENTED. They
-stay intact in ``proto``. (JSON requests cannot express them either.)
+stay intact in the serialized SignatureDef. (JSON requests cannot express them either.)
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ from pyserving.dtypes import DataType
 from pyserving.errors import invalid_argument
 from pyserving.runtimes.tensorflow import _tf
 from pyserving.runtimes.tensorflow.status import describe
-from pyserving.signature import Signature, TensorSpec
+from pyserving.signature import (
+    PREDICT_ONLY,
+    CallKind,
+    NativeSignatures,
+    Signature,
+    TensorSpec,
+)
 
 NOT_RUNNABLE: Final = ""
 """The TensorSpec name of a sparse or composite signature tensor, which cannot be fed or fetched."""
@@ -30,25 +39,38 @@ NOT_RUNNABLE: Final = ""
 _REF_OFFSET: Final = 100
 
 
-def signatures_from_meta_graph(meta_graph: Any) -> dict[str, Signature]:
-    """The signatures of a ``tensorflow.MetaGraphDef``, by key.
+SIGNATURE_DEF_FORMAT: Final = "tensorflow.SignatureDef"
+
+_CALLS: Final = {
+    "tensorflow/serving/predict": PREDICT_ONLY,
+    "tensorflow/serving/classify": frozenset({CallKind.PREDICT, CallKind.CLASSIFY}),
+    "tensorflow/serving/regress": frozenset({CallKind.PREDICT, CallKind.REGRESS}),
+}
+
+
+def signatures_from_meta_graph(
+    meta_graph: Any,
+) -> tuple[dict[str, Signature], NativeSignatures]:
+    """The signatures of a ``tensorflow.MetaGraphDef`` by key, and its serialized SignatureDefs.
 
     Raises ServingError(INVALID_ARGUMENT) if a signature's ``defaults`` cannot be decoded.
     """
-    return {
-        key: _signature(key, meta_graph.signature_def[key])
-        for key in sorted(meta_graph.signature_def)
+    keys = sorted(meta_graph.signature_def)
+    signatures = {key: _signature(key, meta_graph.signature_def[key]) for key in keys}
+    serialized = {
+        key: bytes(meta_graph.signature_def[key].SerializeToString(deterministic=True))
+        for key in keys
     }
+    return signatures, NativeSignatures(SIGNATURE_DEF_FORMAT, serialized)
 
 
 def _signature(key: str, signature_def: Any) -> Signature:
     return Signature(
         key=key,
-        method_name=str(signature_def.method_name),
         inputs=_specs(signature_def.inputs),
         outputs=_specs(signature_def.outputs),
         defaults=_defaults(key, signature_def.defaults),
-        proto=bytes(signature_def.SerializeToString(deterministic=True)),
+        calls=_CALLS.get(str(signature_def.method_name), frozenset()),
     )
 
 

@@ -24,7 +24,7 @@ from pyserving.dtypes import DataType, from_numpy
 from pyserving.errors import Code, ServingError, failed_precondition, invalid_argument
 from pyserving.runtimes.base import LoadOptions, Model, Runtime
 from pyserving.runtimes.tflite.options import MODEL_FILE, TfliteLoadOptions
-from pyserving.signature import PREDICT_METHOD, Signature, TensorSpec
+from pyserving.signature import Signature, TensorSpec
 
 logger = logging.getLogger(__name__)
 
@@ -180,5 +180,5 @@ def _signatures(path: str, interpreter: Any) -> tuple[dict[str, Signature], dict
                 shape = tuple(int(d) for d in info.get("shape_signature", info["shape"]))
                 specs[output][alias] = TensorSpec(name, dtype, shape)
                 names[name] = _Entry(key, alias, output)
-        signatures[key] = Signature(key, PREDICT_METHOD, specs[False], specs[True])
+        signatures[key] = Signature(key, specs[False], specs[True])
     return signatures, names
