@@ -36,7 +36,7 @@ with atheris.instrument_imports(include=["pyserving"]):
     from pyserving.dtypes import DataType
     from pyserving.errors import ServingError
     from pyserving.protos import tensor_pb2
-    from pyserving.signature import PREDICT_METHOD, Signature, TensorSpec
+    from pyserving.signature import Signature, TensorSpec
     from pyserving.tfrecord import CorruptRecordError, encode_record, read_records
 
 from google.protobuf.message import DecodeError
@@ -60,7 +60,7 @@ def _bounded(limit: int, call: Callable[[], object]) -> object:
 def _signature(**inputs: DataType) -> Signature:
     specs = {name: TensorSpec(f"{name}:0", dtype) for name, dtype in inputs.items()}
     outputs = {"y": TensorSpec("y:0", DataType.DT_FLOAT)}
-    return Signature("serving_default", PREDICT_METHOD, specs, outputs)
+    return Signature("serving_default", specs, outputs)
 
 
 _SIGNATURES: Final = [

@@ -17,7 +17,7 @@ from pyserving.errors import Code, ServingError
 from pyserving.protos import tensor_pb2
 from pyserving.service.calls import PredictCall
 from pyserving.service.types import ModelSpec
-from pyserving.signature import PREDICT_METHOD, Signature, TensorSpec
+from pyserving.signature import Signature, TensorSpec
 
 CAP = 100
 FLAG = "--max_tensor_elements_per_request"
@@ -40,7 +40,6 @@ def _proto(shape: list[int], values: list[float]) -> tensor_pb2.TensorProto:
 SIGNATURES = {
     "serving_default": Signature(
         "serving_default",
-        PREDICT_METHOD,
         {"x": TensorSpec("x:0", DataType.DT_FLOAT), "z": TensorSpec("z:0", DataType.DT_FLOAT)},
         {"y": TensorSpec("y:0", DataType.DT_FLOAT)},
     )
