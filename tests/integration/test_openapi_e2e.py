@@ -120,7 +120,10 @@ def test_live_server_conforms_to_its_document(api_server: ServerProcess, tmp_pat
         "--no-color",
         f"--report-dir={tmp_path}",
     ]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    # In tmp_path: schemathesis keeps a cache (.schemathesis/) in its working directory.
+    run = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=1800, check=False
+    )
     assert run.returncode == 0, (
         f"{run.stdout}\n{run.stderr}\n--- server log ---\n{api_server.output}"
     )
