@@ -7,7 +7,7 @@ SHARED := ../shared/testdata/tfserving
 REST_PORT ?= 8501
 GRPC_PORT ?= 8500
 
-.PHONY: run test setup setup-browser screenshots protos check-protos lint typecheck unit demo clean bench fuzz fuzz-http2 \
+.PHONY: run test setup setup-browser screenshots openapi protos check-protos lint typecheck unit demo clean bench fuzz fuzz-http2 \
 	soak-grpc h2load test-storage-large test-onnx-only container-image container-test container-lock
 
 setup: $(STAMP)
@@ -45,9 +45,23 @@ typecheck: $(STAMP)
 test: $(STAMP) setup-browser check-protos lint typecheck
 	$(BIN)/pytest
 
-# `make fuzz`: the decoders' property tests at 10^5 cases per target (`make test` runs 10^3).
+# `make fuzz`: the decoders' property tests at 10^5 cases per target (`make test` runs 10^3), the
+# same decoders under atheris (coverage-guided, 10^5 inputs per target; tests/fuzz/atheris_targets.py),
+# and schemathesis against a live server with the OpenAPI document (200 cases per operation, plus
+# stateful sequences; `make test` runs 5).
+ATHERIS_RUNS ?= 100000
 fuzz: $(STAMP)
 	PYSERVING_FUZZ_EXAMPLES=100000 $(BIN)/pytest tests/fuzz -q --timeout=0
+	for target in $$($(BIN)/python -m tests.fuzz.atheris_targets --list); do \
+		$(BIN)/python -m tests.fuzz.atheris_targets $$target -runs=$(ATHERIS_RUNS) -seed=17 \
+			-print_final_stats=1 || exit 1; \
+	done
+	PYSERVING_SCHEMATHESIS_EXAMPLES=200 PYSERVING_SCHEMATHESIS_PHASES=examples,coverage,fuzzing,stateful \
+		$(BIN)/pytest tests/integration/test_openapi_e2e.py -q --timeout=0
+
+# docs/openapi.json: the REST API's OpenAPI document, as the server serves it at /openapi.json.
+openapi: $(STAMP)
+	$(BIN)/python scripts/gen_openapi.py
 
 # The console's browser tests drive Debian's Chromium with Playwright (Playwright's own browser
 # download needs the internet; it is never used).

@@ -33,10 +33,12 @@ from pyserving.api.rest.admin import admin_off_routes, admin_routes
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.auth import AuthMiddleware
 from pyserving.api.rest.limits import InFlightLimit, guarded_protocol
+from pyserving.api.rest.openapi import openapi_routes
 from pyserving.api.rest.router import BaseRoute, Middleware, with_middleware
 from pyserving.api.rest.server import RestServer
 from pyserving.api.v2.rest import V2Rest
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
+from pyserving.codec.element_limit import set_max_elements
 from pyserving.config.models import config_from_options
 from pyserving.config.options import ServerOptions
 from pyserving.console import MetricsWindow, console_routes
@@ -125,6 +127,7 @@ def rest_routes(
     return [
         *v2.routes(),  # the Open Inference Protocol: /v2
         *ops.rest_routes(),  # the Prometheus page, the probes
+        *openapi_routes(),  # /openapi.json
         *(admin_routes(controller) if admin else admin_off_routes()),  # /v1/admin/
         *console,  # /, /console/, /demo/digits
     ]
@@ -137,6 +140,8 @@ def _warmup(options: ServerOptions) -> PostLoadHook | None:
 def run_server(options: ServerOptions) -> int:
     """Run until a signal; returns the process exit code."""
     configure_logging(options.log_format)
+    cap = options.max_tensor_elements_per_request or options.rest_api_max_body_bytes
+    set_max_elements(cap)
     try:
         ops = Operations(options)
         config = config_from_options(options)
@@ -339,6 +344,7 @@ async def _serve(
                 rest_socket,
                 graceful_seconds=options.shutdown_grace_seconds,
                 ssl_config_file=options.rest_api_ssl_config_file,
+                http2=options.rest_api_http2,
                 protocol=guarded_protocol(
                     options.rest_api_header_timeout_seconds,
                     options.rest_api_body_timeout_seconds,

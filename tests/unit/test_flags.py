@@ -101,6 +101,10 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("rest_api_body_timeout_seconds", Kind.INT32, 30),
     ("rest_api_max_header_bytes", Kind.INT64, 64 * 1024),
     ("default_platform", Kind.STRING, ""),
+    ("max_tensor_elements_per_request", Kind.INT64, 0),
+    ("grpc_max_in_flight", Kind.INT32, 0),
+    ("grpc_max_in_flight_per_connection", Kind.INT32, 256),
+    ("rest_api_http2", Kind.BOOL, False),
 ]
 PY_TYPES = {Kind.INT32: int, Kind.INT64: int, Kind.FLOAT: float, Kind.BOOL: bool, Kind.STRING: str}
 

@@ -16,7 +16,9 @@ Decoding (:func:`decode_tensor`):
   field that does not belong to the dtype, and more typed values than the shape has elements (TF
   drops the extra values);
 * memory is bounded: the repeat/zero-fill rule may build at most :data:`MAX_EXPANDED_BYTES` per
-  tensor (a shape claiming gigabytes with a handful of values is rejected before any allocation).
+  tensor, and no tensor may have more elements than ``--max_tensor_elements_per_request``
+  (:mod:`~pyserving.codec.element_limit`): a shape claiming gigabytes with a handful of values is
+  rejected before any allocation.
   Every other path allocates at most what the request message itself carries.
 
 Every failure is a :class:`~pyserving.errors.ServingError`: INVALID_ARGUMENT with TF's message
@@ -36,6 +38,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from pyserving.codec.element_limit import max_elements, over_limit
 from pyserving.dtypes import DataType, from_numpy
 from pyserving.errors import Code, ServingError
 from pyserving.protos import tensor_pb2
@@ -175,6 +178,15 @@ def _text(dims: tuple[int, ...]) -> str:
     return "[" + ",".join(str(d) for d in dims) + "]"
 
 
+def declared_elements(proto: tensor_pb2.TensorProto) -> int:
+    """The element count ``proto``'s shape declares, without decoding it (0 for a shape
+    :func:`decode_tensor` refuses anyway)."""
+    try:
+        return _shape(proto)[1]
+    except _Malformed:
+        return 0
+
+
 def _decode(proto: tensor_pb2.TensorProto) -> np.ndarray:
     dtype, np_dtype = _dtype(proto.dtype)
     dims, count = _shape(proto)
@@ -260,6 +272,8 @@ def _from_field(
             f"{field.name} holds {given} values but shape {_text(dims)} has {count} elements"
         )
     if given < count:
+        if count > max_elements():  # tensor_content and full fields are bounded by the message
+            raise _Malformed(over_limit(f"shape {_text(dims)} has {count} elements"))
         itemsize = np_dtype.itemsize
         if count * itemsize > MAX_EXPANDED_BYTES:
             raise _Malformed(

@@ -12,7 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from pyserving.codec.tensor_proto import decode_tensor, encode_tensor
+from pyserving.codec.element_limit import check_request, max_elements
+from pyserving.codec.tensor_proto import declared_elements, decode_tensor, encode_tensor
 from pyserving.protos import (
     classification_pb2,
     inference_pb2,
@@ -85,6 +86,11 @@ def predict_inputs(
     protos = dict(inputs)  # a plain dict: indexing a protobuf map would insert missing keys
 
     def decode(signatures: Mapping[str, Signature]) -> Mapping[str, np.ndarray]:
+        # Every shape before any tensor is built: the fill rule expands small messages. One
+        # tensor over the cap alone is refused by its decoder, with its name.
+        counts = [declared_elements(proto) for proto in protos.values()]
+        if max(counts, default=0) <= max_elements():
+            check_request(counts)
         signature = signatures.get(signature_name or DEFAULT_SERVING_SIGNATURE)
         return _RequestInputs(protos, signature.inputs if signature is not None else {})
 

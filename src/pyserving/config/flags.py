@@ -110,6 +110,10 @@ IMPLEMENTED_FLAGS: Final[frozenset[str]] = frozenset(
         "rest_api_body_timeout_seconds",
         "rest_api_max_header_bytes",
         "default_platform",
+        "max_tensor_elements_per_request",
+        "grpc_max_in_flight",
+        "grpc_max_in_flight_per_connection",
+        "rest_api_http2",
     }
 )
 
@@ -533,6 +537,32 @@ FLAGS: Final[tuple[Flag, ...]] = (
         '"tflite" or "auto" (the runtime whose model file each version directory holds). Empty: '
         "TF Serving's rules (the flags' model is tensorflow, a config entry needs a platform).",
     ),
+    Flag(
+        "max_tensor_elements_per_request",
+        _I64,
+        _EXTENSION + "Most elements the input tensors of one request may hold together, on "
+        "every protocol (gRPC included); a larger request gets INVALID_ARGUMENT (HTTP 400) "
+        "before anything is allocated for it. 0: as many as --rest_api_max_body_bytes has bytes.",
+    ),
+    Flag(
+        "grpc_max_in_flight",
+        _I32,
+        _EXTENSION + "gRPC RPCs served at once, all connections together; more get "
+        "RESOURCE_EXHAUSTED with grpc-retry-pushback-ms and retry-after trailers (health checks "
+        "are always answered). 0: the value of --grpc_max_threads.",
+    ),
+    Flag(
+        "grpc_max_in_flight_per_connection",
+        _I32,
+        _EXTENSION + "gRPC RPCs in flight on one client connection; more get "
+        "RESOURCE_EXHAUSTED with a retry hint, so one client cannot take every slot.",
+    ),
+    Flag(
+        "rest_api_http2",
+        _B,
+        _EXTENSION + "Serve HTTP/2 on the REST port to TLS clients that choose it by ALPN "
+        "(others keep HTTP/1.1). Needs --rest_api_ssl_config_file.",
+    ),
 )
 
 FLAGS_BY_NAME: Final[dict[str, Flag]] = {flag.name: flag for flag in FLAGS}
@@ -714,9 +744,18 @@ def _validate_extensions(options: ServerOptions) -> None:
         "rest_api_header_timeout_seconds",
         "rest_api_body_timeout_seconds",
         "rest_api_max_header_bytes",
+        "grpc_max_in_flight_per_connection",
     ):
         if getattr(options, name) <= 0:
             raise invalid_argument(f"--{name} must be positive.")
+    if options.rest_api_http2 and not options.rest_api_ssl_config_file:
+        raise invalid_argument(
+            "--rest_api_http2 needs --rest_api_ssl_config_file: HTTP/2 is offered over TLS only."
+        )
+    if options.grpc_max_in_flight < 0:
+        raise invalid_argument("--grpc_max_in_flight must not be negative.")
+    if options.max_tensor_elements_per_request < 0:
+        raise invalid_argument("--max_tensor_elements_per_request must not be negative.")
     if options.request_log_max_bytes <= 0:
         raise invalid_argument("--request_log_max_bytes must be positive.")
     if options.shutdown_grace_seconds < 0:

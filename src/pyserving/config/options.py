@@ -126,6 +126,8 @@ class ServerOptions:
     model_base_path_allowlist: str = ""
     #: SSLConfig text file (as --ssl_config_file) for HTTPS on the REST port; "" = plain HTTP.
     rest_api_ssl_config_file: str = ""
+    #: Offer HTTP/2 by ALPN on the REST port's TLS (needs rest_api_ssl_config_file).
+    rest_api_http2: bool = False
     #: REST requests served at once; beyond: 429 with Retry-After (probes are never refused).
     rest_api_max_in_flight: int = 1000
     #: Seconds a REST request's line and headers may take to arrive (from its first byte).
@@ -134,6 +136,14 @@ class ServerOptions:
     rest_api_body_timeout_seconds: int = 30
     #: Largest REST request line plus headers, in bytes; larger: 431.
     rest_api_max_header_bytes: int = 64 * 1024
+    #: Elements of a request's input tensors together, every protocol; beyond: INVALID_ARGUMENT.
+    #: 0 = as many as --rest_api_max_body_bytes has bytes.
+    max_tensor_elements_per_request: int = 0
+    #: gRPC RPCs served at once (all connections); beyond: RESOURCE_EXHAUSTED with a retry hint.
+    #: 0 = grpc_max_threads (TF Serving's cap on RPCs at once).
+    grpc_max_in_flight: int = 0
+    #: gRPC RPCs in flight on one client connection; beyond: RESOURCE_EXHAUSTED.
+    grpc_max_in_flight_per_connection: int = 256
 
     # pyserving only, not a flag: (model name, absolute base path) pairs given to
     # ``pyserving serve`` with several paths. When non-empty it replaces model_name /

@@ -1,9 +1,10 @@
 """The four scopes a token may hold, and which one each operation needs.
 
 ``infer``: predict, classify, regress, multi-inference, V2 infer. ``read``: status, metadata, V2
-model metadata and readiness, the console's views. ``admin``: the admin API, config reloads, V2
-repository load/unload. ``metrics``: the Prometheus page. Liveness/readiness probes and the
-console's static files need none (the console asks for a token before it calls an API).
+model metadata and readiness, the console's views, the OpenAPI document. ``admin``: the admin
+API, config reloads, V2 repository load/unload. ``metrics``: the Prometheus page.
+Liveness/readiness probes and the console's static files need none (the console asks for a token
+before it calls an API).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def rest_scope(method: str, path: str, metrics_path: str | None = None) -> Scope
         return Scope.ADMIN  # the admin API shows base paths: reading it is admin too
     if method == "POST" and (_INFER_V1.match(path) or _V2_INFER.match(path)):
         return Scope.INFER
-    if lowered.startswith("/v1/") or path.startswith(("/v2", "/console/api")):
+    if lowered.startswith("/v1/") or path.startswith(("/v2", "/console/api", "/openapi.json")):
         return Scope.READ
     if path.startswith(_STATIC_PREFIXES) or method in ("GET", "HEAD"):
         return None  # pages and their assets: the page asks for a token before calling an API

@@ -1,7 +1,8 @@
 """TLS for the REST port from the same ``--ssl_config_file`` gRPC uses (TF Serving's text
 ``SSLConfig``): ``server_key`` and ``server_cert`` (PEM text) make the port HTTPS; ``custom_ca``
 makes it verify client certificates signed by that CA, and ``client_verify: true`` requires one
-(mutual TLS). ALPN offers HTTP/1.1 (the REST server speaks HTTP/1.1 only). The file is read by
+(mutual TLS). ALPN offers HTTP/1.1, and HTTP/2 first with ``--rest_api_http2`` (see
+:mod:`pyserving.api.rest.http2`). The file is read by
 :mod:`pyserving.config.ssl_config`, as for gRPC.
 """
 
@@ -13,14 +14,15 @@ from pyserving.config.ssl_config import load_server_key_pair, read_server_ssl_co
 from pyserving.errors import Code, ServingError
 
 
-def server_ssl_context(ssl_config_file: str) -> ssl.SSLContext | None:
-    """The REST port's TLS context, or None for plain HTTP (no ``--ssl_config_file``)."""
+def server_ssl_context(ssl_config_file: str, *, http2: bool = False) -> ssl.SSLContext | None:
+    """The REST port's TLS context, or None for plain HTTP (no ``--ssl_config_file``);
+    ``http2``: ALPN offers ``h2`` before ``http/1.1``."""
     if not ssl_config_file:
         return None
     config = read_server_ssl_config(ssl_config_file)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.set_alpn_protocols(["http/1.1"])
+    context.set_alpn_protocols(["h2", "http/1.1"] if http2 else ["http/1.1"])
     try:
         load_server_key_pair(context, config)
         if config.custom_ca:

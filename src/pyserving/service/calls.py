@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from pyserving.codec.element_limit import check_request
 from pyserving.errors import ModelRunError, ServingError
 from pyserving.service import examples
 from pyserving.service.input_errors import explain_input_error
@@ -93,6 +94,8 @@ class PredictCall:
         plan = plan_predict(
             signature, self.inputs, self.output_filter, check_method_name=self._check
         )
+        # Every protocol's inputs, decoded: the decoders refused any one tensor over the cap.
+        check_request(tensor.size for tensor in plan.feeds.values())
         self._plan = plan
         return plan.feeds, plan.fetch_names
 

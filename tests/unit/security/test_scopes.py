@@ -34,6 +34,7 @@ METRICS = "/monitoring/prometheus/metrics"
         ("GET", "/", None),
         ("GET", "/console/static/app.js", None),
         ("GET", "/console/api/models", Scope.READ),
+        ("GET", "/openapi.json", Scope.READ),
         ("POST", "/whatever", Scope.READ),
     ],
 )

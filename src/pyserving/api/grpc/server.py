@@ -34,6 +34,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from pyserving._protos._pool import POOL
 from pyserving.api.grpc import transport
 from pyserving.api.grpc.authorized import authorized_registration
+from pyserving.api.grpc.in_flight import in_flight_limits, limited_registration
 from pyserving.api.grpc.model_service import ConfigReloader, ModelServicer
 from pyserving.api.grpc.observed import observed_registration
 from pyserving.api.grpc.prediction_service import PredictionServicer
@@ -77,12 +78,12 @@ class GrpcServer:
         self._socket_path = options.grpc_socket_path
         self._tensor_content = options.enable_serialization_as_tensor_content
         self.stack = options.grpc_server
+        # The RPC cap is counted where servicers register (api/grpc/in_flight.py), which answers
+        # with a retry hint and never counts health checks: the transport itself is not capped.
         self._rpc_server: transport.RpcServer | None = transport.create(
-            options.grpc_server,
-            options.grpc_channel_arguments,
-            options.ssl_config_file,
-            options.grpc_max_threads,
+            options.grpc_server, options.grpc_channel_arguments, options.ssl_config_file, 0
         )
+        self._limits = in_flight_limits(options)
         self._health = _health_servicer() if options.enable_grpc_healthcheck_service else None
         self._server: transport.RpcServer | None = None
         self.port: int | None = None
@@ -94,9 +95,9 @@ class GrpcServer:
             raise RuntimeError("GrpcServer.start() may be called once")
         recorder = transport.ServiceRecorder(rpc_server)
         server = transport.registration_target(recorder)
-        observed = authorized_registration(
-            observed_registration(server, self._observer), self._policy
-        )
+        # Observed outermost (refusals are observed), then the in-flight caps, then tokens.
+        limited = limited_registration(observed_registration(server, self._observer), self._limits)
+        observed = authorized_registration(limited, self._policy)
         prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
             PredictionServicer(self._service, tensor_content=self._tensor_content), observed
         )

@@ -46,6 +46,8 @@ from pyserving.management.edits import (
 
 PREFIX: Final = "/v1/admin/"
 DEFAULT_TIMEOUT_SECONDS: Final = 300.0
+#: Longer waits are refused: a deadline past the platform's time range failed with a 500.
+MAX_TIMEOUT_SECONDS: Final = 86400.0
 
 
 class AdminRoutes:
@@ -128,8 +130,10 @@ def _timeout(query: str) -> float:
         timeout = float(values[-1])
     except ValueError:
         timeout = -1.0
-    if not timeout >= 0:  # also rejects NaN
-        raise invalid_argument("timeout_seconds must be a non-negative number")
+    if not 0 <= timeout <= MAX_TIMEOUT_SECONDS:  # also rejects NaN
+        raise invalid_argument(
+            f"timeout_seconds must be a number from 0 to {MAX_TIMEOUT_SECONDS:.0f} (one day)"
+        )
     return timeout
 
 

@@ -17,8 +17,10 @@ import time
 from typing import Any, Final
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from pyserving.api.rest.asgi import ASGIApp
+from pyserving.api.rest.http2 import alpn_protocol
 from pyserving.net.listeners import HANDSHAKE_DRAIN_SECONDS, refuse_new_handshakes
 from pyserving.net.ports import BACKLOG, bind_listener
 from pyserving.security.tls import server_ssl_context
@@ -43,7 +45,8 @@ class RestServer:
     ``listener`` is a bound, listening socket (see :func:`pyserving.net.ports.reserve_rest_port`)
     or a port number to bind now; ``ssl_config_file``: serve HTTPS (see
     :mod:`pyserving.security.tls`); ``protocol``: the HTTP protocol class (default uvicorn's
-    httptools one; see :func:`pyserving.api.rest.limits.guarded_protocol`)."""
+    httptools one; see :func:`pyserving.api.rest.limits.guarded_protocol`); ``http2``: also
+    HTTP/2 for TLS clients choosing it by ALPN (see :mod:`pyserving.api.rest.http2`)."""
 
     def __init__(
         self,
@@ -53,8 +56,13 @@ class RestServer:
         graceful_seconds: int = 30,
         ssl_config_file: str = "",
         protocol: type[asyncio.Protocol] | None = None,
+        http2: bool = False,
     ) -> None:
-        self._ssl = server_ssl_context(ssl_config_file)
+        self._ssl = server_ssl_context(ssl_config_file, http2=http2)
+        if http2:
+            if self._ssl is None:
+                raise ValueError("HTTP/2 on the REST port needs TLS (an ssl_config_file)")
+            protocol = alpn_protocol(protocol or HttpToolsProtocol)
         self._socket = listener if isinstance(listener, socket.socket) else bind_socket(listener)
         self.port: int = self._socket.getsockname()[1]
         self._app = app
