@@ -4,14 +4,17 @@ GOAWAY with NO_ERROR, and every stream it took still answered."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Iterator
 
+import grpc
 import pytest
 import zttp
 
-from tests.transport.echo import EchoServer, served
+from pyserving.api.grpc.transport.zttp_server import connection
+from tests.transport.echo import SERVICE, EchoServer, served
 from tests.transport.h2client import RawClient
 
 
@@ -86,3 +89,31 @@ def test_graceful_goaway_before_the_reset_limit(server: EchoServer) -> None:
     while server.events.cancelled < server.events.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.events.cancelled == server.events.started
+
+
+def test_async_client_crossing_many_goaways_loses_no_rpc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grpc.aio channel keeps opening streams (c=64) while the server moves it to a new
+    connection every 150 streams (240 moves). The client may have written streams past the GOAWAY
+    before it read it; none of them may fail (two-step GOAWAY, then a half-close that reads the
+    client's last bytes instead of resetting the socket under them)."""
+    monkeypatch.setattr(connection, "STREAM_BUDGET", 150)
+    calls, concurrency = 36_000, 64
+    with EchoServer("zttp") as server:
+
+        async def run() -> list[str]:
+            failures: list[str] = []
+            async with grpc.aio.insecure_channel(server.target) as channel:
+                echo = channel.unary_unary(f"/{SERVICE}/Echo", None, None)
+
+                async def worker(first: int) -> None:
+                    for i in range(first, calls, concurrency):
+                        try:
+                            await echo(b"%d" % i, timeout=60)
+                        except grpc.aio.AioRpcError as error:
+                            failures.append(f"{error.code()}: {error.details()}")
+
+                await asyncio.gather(*(worker(n) for n in range(concurrency)))
+            return failures
+
+        failures = asyncio.run(run())
+    assert failures == []

@@ -5,10 +5,17 @@ zttp queues, coalescing every response produced in one loop iteration into one w
 Facts about zttp 0.0.35 this module relies on (checked by tests/unit/api/test_zttp_facts.py):
 
 * It ends a connection with GOAWAY ENHANCE_YOUR_CALM after 4,096 streams or 256 client resets.
-  This connection sends a graceful GOAWAY (NO_ERROR, the last stream it took) well before either
-  (:data:`STREAM_BUDGET`, :data:`RESET_BUDGET`, leaving room for the 128 streams that may still
-  be open), lets the open calls finish, then closes; clients move to a new connection without
-  failing an RPC.
+  This connection moves clients off well before either (:data:`STREAM_BUDGET`,
+  :data:`RESET_BUDGET`) with the two-step graceful GOAWAY of RFC 9113 §6.8 (as grpc-go and
+  nghttp2 do): a GOAWAY NO_ERROR with the largest stream id and a PING; when the PING's
+  acknowledgement arrives (every stream the client opened before it read the first GOAWAY has
+  arrived by then) or after :data:`GOAWAY_PING_TIMEOUT_S`, the final GOAWAY with the last stream
+  taken. Streams arriving in between are served; a client that keeps opening streams gets the
+  final GOAWAY early (:data:`STREAM_HARD_LIMIT`, :data:`RESET_HARD_LIMIT`). Once the open calls
+  finish, the connection half-closes and reads (discarding) until the client closes or
+  :data:`LINGER_S` passes: closing a socket with unread bytes makes the kernel send RST, and the
+  client would lose the GOAWAY and the streams it was still writing instead of retrying them on a
+  new connection.
 * Its SETTINGS carry no INITIAL_WINDOW_SIZE (so 64 KiB windows) and it does not police the
   receive window; it returns credit as DATA is consumed. The preface is rewritten here to
   advertise larger windows (:func:`preface`), so a large request is not throttled by round
@@ -38,6 +45,12 @@ logger = logging.getLogger("pyserving.grpc")
 
 STREAM_BUDGET: Final = 4096 - 3 * 128
 RESET_BUDGET: Final = 256 - 128 - 32
+STREAM_HARD_LIMIT: Final = 128  # streams past STREAM_BUDGET before the final GOAWAY is forced
+RESET_HARD_LIMIT: Final = 64  # resets past RESET_BUDGET before the final GOAWAY is forced
+GOAWAY_PING_TIMEOUT_S: Final = 5.0
+LINGER_S: Final = 1.0
+_LAST_STREAM_ID: Final = 2**31 - 1
+_GOAWAY_FRAME: Final = 0x7
 _SETTINGS_FRAME: Final = 0x4
 _WINDOW_UPDATE_FRAME: Final = 0x8
 _INITIAL_WINDOW_SIZE: Final = 0x4
@@ -45,6 +58,8 @@ _DEFAULT_WINDOW: Final = 65_535
 _FRAME_HEADER: Final = struct.Struct(">BHBBI")  # length is 24 bits: high byte + low 16 bits
 _PING_FRAME: Final = 0x6
 _KEEPALIVE_DATA: Final = b"pyserv-k"  # the 8 opaque bytes of the server's keepalive PINGs
+_GOAWAY_PING_DATA: Final = b"pyserv-g"  # ... and of the PING after the first GOAWAY
+_NO_ERROR: Final = 0
 # zttp is fed large reads in pieces of one maximum-size frame (16 KiB payload + 9-byte header):
 # measured on a 16 MiB request, parsing 256 KiB reads (uvloop's read size) whole costs ~10% more
 # CPU than in such pieces. The pieces are bytes, not memoryview slices: fed slices of a
@@ -116,7 +131,11 @@ class Http2Connection(asyncio.Protocol):
         self._streams_seen = 0
         self._resets_seen = 0
         self._last_stream = 0
-        self._goaway_sent = False
+        self._draining = False  # the first GOAWAY is sent: the client opens no more streams
+        self._goaway_sent = False  # the final GOAWAY is sent: later streams are refused
+        self._closing = False  # close once the open calls finish
+        self._goaway_timer: asyncio.TimerHandle | None = None
+        self._lingering: asyncio.Transport | None = None  # half-closed, reading until EOF
         self._write_paused: asyncio.Future[None] | None = None
         self._keepalive: asyncio.TimerHandle | None = None
 
@@ -136,6 +155,8 @@ class Http2Connection(asyncio.Protocol):
         self._schedule_keepalive()
 
     def data_received(self, data: bytes) -> None:
+        if self._lingering is not None:
+            return  # half-closed: read only so that closing does not reset the connection
         if len(data) <= FEED_SLICE:
             self._receive(data)
         else:  # see FEED_SLICE
@@ -169,6 +190,8 @@ class Http2Connection(asyncio.Protocol):
                 elif kind is zttp.Ping:
                     if event.ack and event.data == _KEEPALIVE_DATA:  # type: ignore[union-attr]
                         self._schedule_keepalive()
+                    elif event.ack and event.data == _GOAWAY_PING_DATA:  # type: ignore[union-attr]
+                        self._final_goaway()
                 elif kind is zttp.GoAway:
                     self._peer_closed()
                 elif event is zttp.CONNECTION_CLOSED:
@@ -181,13 +204,16 @@ class Http2Connection(asyncio.Protocol):
         return True
 
     def eof_received(self) -> bool | None:
-        self._peer_closed()
+        if self._lingering is None:
+            self._peer_closed()
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._state.connections.discard(self)
-        if self._keepalive is not None:
-            self._keepalive.cancel()
+        for timer in (self._keepalive, self._goaway_timer):
+            if timer is not None:
+                timer.cancel()
+        self._lingering = None
         for call in list(self._calls.values()):
             call.cancel(Ending.CLIENT_RESET)
         self._transport = None
@@ -247,16 +273,32 @@ class Http2Connection(asyncio.Protocol):
             state.active_rpcs -= 1
             if state.active_rpcs == 0:
                 state.idle.set()
-        if self._goaway_sent and not self._calls:
+        if self._closing and not self._calls:
             self.schedule_flush()
             self.loop.call_soon(self._close_when_flushed)
 
     # Shutdown.
     def goaway(self) -> None:
-        """Graceful GOAWAY: streams up to the last one taken are served, later ones refused."""
+        """Graceful GOAWAY, first step: no new streams, please; the final GOAWAY follows the
+        acknowledgement of the PING sent with it (see the module docstring)."""
+        transport = self._transport
+        if self._draining or transport is None:
+            return
+        self._draining = True
+        self._flush()  # whole zttp frames first, then the GOAWAY and the PING
+        goaway = struct.pack(">II", _LAST_STREAM_ID, _NO_ERROR)
+        transport.write(
+            _frame(_GOAWAY_FRAME, 0, 0, goaway) + _frame(_PING_FRAME, 0, 0, _GOAWAY_PING_DATA)
+        )
+        self._goaway_timer = self.loop.call_later(GOAWAY_PING_TIMEOUT_S, self._final_goaway)
+
+    def _final_goaway(self) -> None:
+        """Streams up to the last one taken are served, later ones refused; close when done."""
         if self._goaway_sent or self._transport is None:
             return
-        self._goaway_sent = True
+        self._draining = self._goaway_sent = self._closing = True
+        if self._goaway_timer is not None:
+            self._goaway_timer.cancel()
         with contextlib.suppress(zttp.ProtocolError):
             self._h2.close(zttp.H2ErrorCode.NO_ERROR, self._last_stream)
         self._flush()
@@ -266,6 +308,7 @@ class Http2Connection(asyncio.Protocol):
     def cancel_all(self) -> None:
         for call in list(self._calls.values()):
             call.cancel(Ending.SHUTDOWN)
+        self._final_goaway()
         self.schedule_flush()
         self.loop.call_soon(self._close_when_flushed)
 
@@ -303,6 +346,8 @@ class Http2Connection(asyncio.Protocol):
         self._streams_seen += 1
         if self._streams_seen >= STREAM_BUDGET:
             self.goaway()
+            if self._streams_seen >= STREAM_BUDGET + STREAM_HARD_LIMIT:
+                self._final_goaway()
         settings = self._state.settings
         limit = settings.max_concurrent_rpcs
         path = request.path
@@ -345,10 +390,12 @@ class Http2Connection(asyncio.Protocol):
             call.cancel(Ending.CLIENT_RESET)
         if self._resets_seen >= RESET_BUDGET:
             self.goaway()
+            if self._resets_seen >= RESET_BUDGET + RESET_HARD_LIMIT:
+                self._final_goaway()
 
     def _peer_closed(self) -> None:
         """The client said GOAWAY or closed its side: finish what runs, then close."""
-        self._goaway_sent = True
+        self._closing = True
         if not self._calls:
             self.loop.call_soon(self._close_when_flushed)
 
@@ -363,11 +410,26 @@ class Http2Connection(asyncio.Protocol):
             transport.write(out)
 
     def _close_when_flushed(self) -> None:
-        if self._calls:
+        """Send the final GOAWAY if not yet sent, then half-close and linger (see the module
+        docstring); a transport that cannot half-close (TLS) closes."""
+        transport = self._transport
+        if self._calls or transport is None:
             return
+        if transport.is_closing():  # the client closed its side
+            self._transport = None
+            transport.close()
+            return
+        self._final_goaway()
         self._flush()
-        if self._transport is not None:
-            self._transport.close()
+        self._transport = None  # nothing is written from here on
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        self._lingering = transport
+        transport.write_eof()  # after the buffered bytes; data_received discards from now on
+        self.loop.call_later(LINGER_S, transport.close)
 
     def _abort_connection(self) -> None:
         self._flush()  # zttp has queued its GOAWAY with the error
