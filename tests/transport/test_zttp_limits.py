@@ -117,3 +117,30 @@ def test_async_client_crossing_many_goaways_loses_no_rpc(monkeypatch: pytest.Mon
 
         failures = asyncio.run(run())
     assert failures == []
+
+
+def test_two_step_goaway_serves_streams_sent_before_the_ping_ack(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RFC 9113 §6.8: the first GOAWAY names the largest stream id, with a PING; the final one,
+    after the PING's acknowledgement, names the last stream taken. A stream the client opened
+    after the first GOAWAY (it may not have read it yet) is answered, and the connection then
+    ends with the client's own close, not a reset."""
+    monkeypatch.setattr(connection, "STREAM_BUDGET", 5)
+    with EchoServer("zttp") as server:
+        client = RawClient(server.port)
+        try:
+            for i in range(4):
+                client.request("Echo", b"%d" % i)
+                assert client.read_until(_trailers_ok)
+            client.request("Echo", b"fifth")  # reaches the budget: the server starts to drain
+            late = client.request("Echo", b"late")  # written before any GOAWAY is read
+            assert client.read_until(lambda e: _trailers_ok(e) and e.stream_id == late.stream_id)
+            assert not client.read_until(lambda e: False)  # the server half-closed at the end
+        finally:
+            client.close()
+    goaways = [
+        (e.error_code, e.last_stream_id) for e in client.events if isinstance(e, zttp.GoAway)
+    ]
+    assert goaways == [(0, 2**31 - 1), (0, late.stream_id)]
+    assert not any(isinstance(e, zttp.RstStream) for e in client.events)

@@ -8,9 +8,10 @@ message-size defaults): ``grpc.max_receive_message_length`` and ``grpc.max_send_
 defaults: every 2 hours, 20 s to answer). Other arguments are grpc core's and have no effect here
 (logged once).
 
-Shutdown (:meth:`ZttpServer.stop`): listeners close, every connection gets a graceful GOAWAY (new
-streams are refused, so clients retry elsewhere or fail UNAVAILABLE), in-flight calls get
-``grace`` seconds, then the rest are cancelled (UNAVAILABLE) and connections close.
+Shutdown (:meth:`ZttpServer.stop`): listeners close, every connection gets the two-step graceful
+GOAWAY (see ``connection``; streams after the final one are refused, so clients retry elsewhere or
+fail UNAVAILABLE), in-flight calls get ``grace`` seconds, then the rest are cancelled
+(UNAVAILABLE) and connections close.
 """
 
 from __future__ import annotations
