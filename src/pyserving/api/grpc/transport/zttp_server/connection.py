@@ -2,7 +2,7 @@
 zttp's HTTP/2 state machine, turns its events into :class:`~.call.Call` objects and writes what
 zttp queues, coalescing every response produced in one loop iteration into one write.
 
-Facts about zttp 0.0.35 this module relies on (checked by tests/unit/api/test_zttp_facts.py):
+Facts about zttp 0.0.35 this module relies on (checked by tests/transport/test_zttp_limits.py):
 
 * It ends a connection with GOAWAY ENHANCE_YOUR_CALM after 4,096 streams or 256 client resets.
   This connection moves clients off well before either (:data:`STREAM_BUDGET`,
