@@ -12,12 +12,13 @@ Services registered directly on the server (the health service) are not checked.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import grpc
 
 from pyserving.api.grpc.errors import abort
+from pyserving.api.grpc.registration import wrapping_registration
 from pyserving.errors import ServingError
 from pyserving.security.caller import CALLER
 from pyserving.security.policy import AccessPolicy
@@ -25,57 +26,17 @@ from pyserving.security.scopes import grpc_scope
 
 if TYPE_CHECKING:  # generic only in the stubs
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
-    GenericHandler: TypeAlias = grpc.GenericRpcHandler[Any, Any]
 Context = grpc.aio.ServicerContext[Any, Any]
 Behavior = Callable[[Any, Context], Awaitable[Any]]
-
-
-class AuthorizedRegistration:
-    """A registration target whose handlers check the caller's token first."""
-
-    def __init__(self, target: grpc.aio.Server, policy: AccessPolicy) -> None:
-        self._target = target
-        self._policy = policy
-
-    def add_generic_rpc_handlers(self, generic_rpc_handlers: Sequence[GenericHandler]) -> None:
-        checked = [_AuthorizedGeneric(h, self._policy) for h in generic_rpc_handlers]
-        self._target.add_generic_rpc_handlers(checked)
-
-    def add_registered_method_handlers(
-        self, service_name: str, method_handlers: Mapping[str, Handler]
-    ) -> None:
-        checked = {
-            method: _authorize(handler, f"/{service_name}/{method}", self._policy)
-            for method, handler in method_handlers.items()
-        }
-        self._target.add_registered_method_handlers(service_name, checked)  # type: ignore[attr-defined]
 
 
 def authorized_registration(
     target: grpc.aio.Server, policy: AccessPolicy | None
 ) -> grpc.aio.Server:
-    """``target`` itself when no tokens are configured; else a target checking tokens (typed
-    as the server: generated code only calls the two registration methods)."""
+    """``target`` itself when no tokens are configured; else a target checking tokens."""
     if policy is None or not policy.enabled:
         return target
-    return AuthorizedRegistration(target, policy)  # type: ignore[return-value]
-
-
-class _AuthorizedGeneric(grpc.GenericRpcHandler):  # type: ignore[type-arg]
-    def __init__(self, inner: GenericHandler, policy: AccessPolicy) -> None:
-        self._inner = inner
-        self._policy = policy
-        self._wrapped: dict[str, Handler | None] = {}
-
-    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Handler | None:
-        full = handler_call_details.method
-        if full in self._wrapped:
-            return self._wrapped[full]
-        handler = self._inner.service(handler_call_details)
-        if handler is not None:
-            handler = _authorize(handler, full, self._policy)
-        self._wrapped[full] = handler
-        return handler
+    return wrapping_registration(target, lambda handler, full: _authorize(handler, full, policy))
 
 
 def _authorize(handler: Handler, full_method: str, policy: AccessPolicy) -> Handler:

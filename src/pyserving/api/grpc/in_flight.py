@@ -20,16 +20,16 @@ Counting happens on the server's event loop (both stacks run handlers there): no
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
 
 import grpc
 
+from pyserving.api.grpc.registration import wrapping_registration
 from pyserving.config.options import ServerOptions
 
 if TYPE_CHECKING:  # generic only in the stubs
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
-    GenericHandler: TypeAlias = grpc.GenericRpcHandler[Any, Any]
 Context = grpc.aio.ServicerContext[Any, Any]
 Behavior = Callable[[Any, Context], Awaitable[Any]]
 
@@ -85,45 +85,9 @@ def in_flight_limits(options: ServerOptions) -> InFlightLimits:
     )
 
 
-class LimitedRegistration:
-    """A registration target whose unary-unary handlers count themselves in ``limits``."""
-
-    def __init__(self, target: grpc.aio.Server, limits: InFlightLimits) -> None:
-        self._target = target
-        self._limits = limits
-
-    def add_generic_rpc_handlers(self, generic_rpc_handlers: Sequence[GenericHandler]) -> None:
-        limited = [_LimitedGeneric(h, self._limits) for h in generic_rpc_handlers]
-        self._target.add_generic_rpc_handlers(limited)
-
-    def add_registered_method_handlers(
-        self, service_name: str, method_handlers: Mapping[str, Handler]
-    ) -> None:
-        limited = {m: _limit(h, self._limits) for m, h in method_handlers.items()}
-        self._target.add_registered_method_handlers(service_name, limited)  # type: ignore[attr-defined]
-
-
 def limited_registration(target: grpc.aio.Server, limits: InFlightLimits) -> grpc.aio.Server:
-    """``target`` with every handler registered through it counted (typed as the server:
-    generated code only calls the two registration methods)."""
-    return LimitedRegistration(target, limits)  # type: ignore[return-value]
-
-
-class _LimitedGeneric(grpc.GenericRpcHandler):  # type: ignore[type-arg]
-    def __init__(self, inner: GenericHandler, limits: InFlightLimits) -> None:
-        self._inner = inner
-        self._limits = limits
-        self._wrapped: dict[str, Handler | None] = {}
-
-    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Handler | None:
-        full = handler_call_details.method
-        if full in self._wrapped:
-            return self._wrapped[full]
-        handler = self._inner.service(handler_call_details)
-        if handler is not None:
-            handler = _limit(handler, self._limits)
-        self._wrapped[full] = handler
-        return handler
+    """``target`` with every handler registered through it counted in ``limits``."""
+    return wrapping_registration(target, lambda handler, _full: _limit(handler, limits))
 
 
 def _limit(handler: Handler, limits: InFlightLimits) -> Handler:

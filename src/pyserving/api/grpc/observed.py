@@ -14,68 +14,33 @@ away. Streaming handlers pass through unobserved (no TF Serving RPC streams).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import grpc
 
+from pyserving.api.grpc.registration import wrapping_registration
 from pyserving.errors import Code
 from pyserving.observability.requests import RequestObserver
 
 if TYPE_CHECKING:  # generic only in the stubs
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
-    GenericHandler: TypeAlias = grpc.GenericRpcHandler[Any, Any]
 Context = grpc.aio.ServicerContext[Any, Any]
 Behavior = Callable[[Any, Context], Awaitable[Any]]
-
-
-class ObservedRegistration:
-    """A registration target that observes what registers on it; see the module docstring."""
-
-    def __init__(self, target: grpc.aio.Server, observer: RequestObserver) -> None:
-        self._target = target
-        self._observer = observer
-
-    def add_generic_rpc_handlers(self, generic_rpc_handlers: Sequence[GenericHandler]) -> None:
-        observed = [_ObservedGeneric(h, self._observer) for h in generic_rpc_handlers]
-        self._target.add_generic_rpc_handlers(observed)
-
-    def add_registered_method_handlers(
-        self, service_name: str, method_handlers: Mapping[str, Handler]
-    ) -> None:
-        observed = {
-            method: _observe(handler, service_name, method, self._observer)
-            for method, handler in method_handlers.items()
-        }
-        self._target.add_registered_method_handlers(service_name, observed)  # type: ignore[attr-defined]
 
 
 def observed_registration(
     target: grpc.aio.Server, observer: RequestObserver | None
 ) -> grpc.aio.Server:
-    """``target`` itself without an observer; else a target observing what registers on it
-    (typed as the server: generated code only calls the two registration methods)."""
+    """``target`` itself without an observer; else a target observing what registers on it."""
     if observer is None:
         return target
-    return ObservedRegistration(target, observer)  # type: ignore[return-value]
 
+    def wrap(handler: Handler, full_method: str) -> Handler:
+        service_name, _, method = full_method.lstrip("/").rpartition("/")
+        return _observe(handler, service_name, method, observer)
 
-class _ObservedGeneric(grpc.GenericRpcHandler):  # type: ignore[type-arg]
-    def __init__(self, inner: GenericHandler, observer: RequestObserver) -> None:
-        self._inner = inner
-        self._observer = observer
-        self._wrapped: dict[str, Handler | None] = {}
-
-    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Handler | None:
-        full = handler_call_details.method  # "/package.Service/Method"
-        if full in self._wrapped:
-            return self._wrapped[full]
-        handler = self._inner.service(handler_call_details)
-        if handler is not None:
-            service_name, _, method = full.lstrip("/").rpartition("/")
-            handler = _observe(handler, service_name, method, self._observer)
-        self._wrapped[full] = handler
-        return handler
+    return wrapping_registration(target, wrap)
 
 
 def _observe(
