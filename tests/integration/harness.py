@@ -45,8 +45,8 @@ class ServerProcess:
             str(BIN / program),
             *(a.format(grpc_port=self.grpc_port, rest_port=self.rest_port) for a in args),
         ]
-        # PYSERVING_TEST_GRPC_SERVER=zttp runs every server of the suite on that gRPC stack
-        # (tests that choose a stack themselves keep their choice).
+        # PYSERVING_TEST_GRPC_SERVER=grpcio (or zttp) runs every server of the suite on that gRPC
+        # stack (tests that choose a stack themselves keep their choice).
         stack = os.environ.get("PYSERVING_TEST_GRPC_SERVER")
         chosen = any(a.startswith("--grpc_server=") for a in self.args)
         if stack and program == "tensorflow_model_server" and not chosen:

@@ -86,7 +86,7 @@ EXTENSIONS: list[tuple[str, Kind, FlagValue]] = [
     ("request_log_max_bytes", Kind.INT64, 128 * 1024 * 1024),
     ("shutdown_grace_seconds", Kind.INT32, 30),
     ("shutdown_delay_seconds", Kind.INT32, 0),
-    ("grpc_server", Kind.STRING, "grpcio"),
+    ("grpc_server", Kind.STRING, "zttp"),
     ("model_cache_dir", Kind.STRING, ""),
     ("onnx_intra_op_threads", Kind.INT32, 0),
     ("onnx_inter_op_threads", Kind.INT32, 0),

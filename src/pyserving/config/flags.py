@@ -442,8 +442,9 @@ FLAGS: Final[tuple[Flag, ...]] = (
     Flag(
         "grpc_server",
         _S,
-        _EXTENSION + 'The gRPC server stack: "zttp" (pyserving\'s own HTTP/2 gRPC server on the '
-        'zttp protocol library, in the REST server\'s event loop) or "grpcio" (grpc.aio).',
+        _EXTENSION + 'The gRPC server stack: "zttp" (the default: pyserving\'s own HTTP/2 gRPC '
+        'server on the zttp protocol library, in the REST server\'s event loop) or "grpcio" '
+        "(grpc.aio).",
     ),
     Flag(
         "model_cache_dir",

@@ -109,7 +109,7 @@ class ServerOptions:
     #: On SIGTERM/SIGINT, how long to keep serving, unready, before the ports close.
     shutdown_delay_seconds: int = 0
     #: The gRPC server stack (one of :data:`GRPC_SERVERS`).
-    grpc_server: str = "grpcio"
+    grpc_server: str = "zttp"
     #: Local copies of versions on object storage; "" = pyserving-model-cache in the temp dir.
     model_cache_dir: str = ""
     #: ONNX Runtime sessions (see pyserving.runtimes.onnx.options).
