@@ -110,9 +110,11 @@ container-test: $(STAMP) container-image
 container-lock: $(STAMP)
 	$(BIN)/python scripts/container_lock.py
 
-# `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~10 min; not part
-# of `make test`). The peers live in their own venv: MLServer pins its own dependencies.
+# `make bench`: pyserving against FastAPI+TF, MLServer and a bare ASGI ceiling (~15 min; not part
+# of `make test`), and the start-up of an ONNX-only server (.onnx-venv) against a TensorFlow one. The peers live in their own venv: MLServer pins its own dependencies.
 BENCH_VENV := .bench-venv
+ONNX_VENV := .onnx-venv
+ONNX_STAMP := $(ONNX_VENV)/.installed-onnx-tflite
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
 $(BENCH_STAMP): benchmarks/requirements.txt
@@ -121,7 +123,8 @@ $(BENCH_STAMP): benchmarks/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet -r benchmarks/requirements.txt
 	touch $(BENCH_STAMP)
 
-bench: $(STAMP) $(BENCH_STAMP) h2load
+bench: $(STAMP) $(BENCH_STAMP) $(ONNX_STAMP) h2load demo
+	$(ONNX_VENV)/bin/pip install --quiet --no-deps --force-reinstall .
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python benchmarks/run.py
 
@@ -149,8 +152,6 @@ soak-grpc: $(STAMP)
 # tests/data/half_plus_two.tflite, made by scripts/make_tflite_test_model.py). The venv and its
 # dependencies are kept between runs (rebuilt when pyproject.toml changes); pyserving itself is
 # reinstalled every run, as a wheel, so the test sees exactly what `pip install` ships.
-ONNX_VENV := .onnx-venv
-ONNX_STAMP := $(ONNX_VENV)/.installed-onnx-tflite
 
 $(ONNX_STAMP): pyproject.toml
 	rm -rf $(ONNX_VENV)

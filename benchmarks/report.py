@@ -65,7 +65,7 @@ def tables(results: dict[str, Any]) -> str:
 
 def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(target, required, measured, met) rows; met is "yes", "NO" or "info" (not a target)."""
-    rows: list[tuple[str, str, str, str]] = _onnx_targets(results)
+    rows: list[tuple[str, str, str, str]] = _onnx_targets(results) + _startup_targets(results)
     if "half_plus_two" in results and 32 in results["concurrency"]:
         ours = _point(results, "half_plus_two", "pyserving REST", 32)["rps"]
         for system, need in (("FastAPI+TF REST", 6.0), ("MLServer REST", 10.0)):
@@ -239,3 +239,31 @@ def _onnx_targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             target = f"{model} ONNX / SavedModel, REST c={c}"
             rows.append((target, f"≥ {need:.1f}x", f"{ratio:.2f}x", _met(ratio >= need)))
     return rows
+
+
+def _startup_targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """An ONNX-only server (no TensorFlow installed) on the demo model: ready in at most 1.5 s and
+    at most 150 MB resident; the TensorFlow server on the same model for comparison."""
+    if "startup" not in results:
+        return []
+    onnx, tf = results["startup"]["onnx_only"], results["startup"]["tensorflow"]
+    return [
+        (
+            "ONNX-only server, demo digits: ready",
+            "≤ 1.5 s",
+            f"{onnx['ready_s']:.2f} s",
+            _met(onnx["ready_s"] <= 1.5),
+        ),
+        (
+            "ONNX-only server, demo digits: resident",
+            "≤ 150 MB",
+            f"{onnx['rss_mb']:.0f} MB",
+            _met(onnx["rss_mb"] <= 150),
+        ),
+        (
+            "TensorFlow server, demo digits: ready / resident",
+            "—",
+            f"{tf['ready_s']:.2f} s / {tf['rss_mb']:.0f} MB",
+            "info",
+        ),
+    ]

@@ -7,6 +7,9 @@ Environment: ``BENCH_SECONDS`` (per point, default 5), ``BENCH_CONCURRENCY`` (de
 ``1,8,32,128``), ``BENCH_MODELS`` (default ``half_plus_two,mlp,cnn``; ``wide_mlp`` on request),
 ``BENCH_SYSTEMS`` (default all; e.g. ``pyserving`` for pyserving's own rows only).
 
+It also times start-up (``startup.py``): the demo digits classifier served by ``pyserving serve``
+as ONNX from ``.onnx-venv`` (no TensorFlow installed) and as a SavedModel from the main venv.
+
 pyserving's gRPC front end is measured on both stacks (``--grpc_server=grpcio`` and ``zttp``),
 each with the Python grpc.aio client and with h2load (a C client: the server's cost alone).
 """
@@ -221,6 +224,28 @@ def measure_grpc(
         entry[label + suffix] = measure(grpc_run, script, grpc=True, client=client)
 
 
+def startup() -> dict[str, object]:
+    """Ready time and resident memory of ``pyserving serve`` on the demo digits model: ONNX in the
+    venv without TensorFlow, SavedModel in the main venv (``make bench`` builds both)."""
+    demo = ROOT / "demo" / "models"
+    runs = (
+        ("onnx_only", ROOT / ".onnx-venv" / "bin", demo / "digits_onnx"),
+        ("tensorflow", systems.ROOT / ".venv" / "bin", demo / "digits"),
+    )
+    measured: dict[str, object] = {}
+    for label, bin_dir, base in runs:
+        script = str(systems.HERE / "startup.py")
+        out = subprocess.run(
+            [str(bin_dir / "python"), script, str(bin_dir), str(base), "5"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        measured[label] = json.loads(out.strip().splitlines()[-1])
+        print(f"  start-up {label}: {measured[label]}", flush=True)
+    return measured
+
+
 def main() -> None:
     started = time.monotonic()
     WORK.mkdir(exist_ok=True)
@@ -252,6 +277,8 @@ def main() -> None:
             with systems.grpc_ceiling(model, WORK) as run:
                 entry["gRPC ceiling gRPC"] = measure(run, run.body, grpc=True)
         results[name] = entry
+    if not ONLY or "pyserving" in ONLY:
+        results["startup"] = startup()
     results["total_seconds"] = round(time.monotonic() - started)
     results["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     (WORK / "results.json").write_text(json.dumps(results, indent=1))
