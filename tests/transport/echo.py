@@ -77,6 +77,9 @@ def _handlers(events: Events) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
     async def fail(request: bytes, context: Any) -> bytes:
         raise RuntimeError("boom")
 
+    async def where(request: bytes, context: Any) -> bytes:
+        return b"task" if asyncio.current_task() is not None else b"eager"
+
     async def stream(request: bytes, context: Any) -> AsyncIterator[bytes]:
         for i in range(int(request.decode())):
             yield str(i).encode()
@@ -93,6 +96,7 @@ def _handlers(events: Events) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
         "Big": unary(big),
         "SetCode": unary(set_code),
         "Fail": unary(fail),
+        "Where": unary(where),
         "Stream": grpc.unary_stream_rpc_method_handler(stream),
         "Chat": grpc.stream_stream_rpc_method_handler(chat),
     }

@@ -14,6 +14,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from pyserving.api.grpc.transport.zttp_server.connection import ALONE_STREAK
 from pyserving.config.options import GRPC_SERVERS
 from tests.transport.echo import SERVICE, EchoServer, served, unary
 from tests.transport.h2client import PREFACE, frame
@@ -247,3 +248,23 @@ def test_concurrent_rpc_cap(stack: str) -> None:
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert [future.result(WAIT_S) for future in running] == [b"done", b"done"]
         assert unary(channel, "Echo")(b"room again", timeout=WAIT_S) == b"room again"
+
+
+def test_zttp_starts_calls_eagerly_only_while_they_arrive_one_at_a_time() -> None:
+    """After ALONE_STREAK calls in a row found the server idle, a call's handler runs in the
+    callback that read it (no task); overlapping calls run as tasks. Deadlines and cancellation
+    still reach handlers started eagerly that then wait."""
+    with EchoServer("zttp") as server, grpc.insecure_channel(server.target) as channel:
+        where = unary(channel, "Where")
+        answers = [where(b"", timeout=WAIT_S) for _ in range(ALONE_STREAK + 2)]
+        assert answers == [b"task"] * (ALONE_STREAK - 1) + [b"eager"] * 3
+        with pytest.raises(grpc.RpcError) as caught:
+            unary(channel, "Sleep")(b"30", timeout=0.3)
+        assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert server.events.cancelled_event.wait(WAIT_S)
+        running = unary(channel, "Sleep").future(b"0.5", timeout=WAIT_S)
+        deadline = time.monotonic() + WAIT_S
+        while server.events.started < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert where(b"", timeout=WAIT_S) == b"task"  # overlaps the sleep
+        assert running.result(WAIT_S) == b"done"

@@ -63,6 +63,8 @@ class BatchQueue:
         self.siblings: Mapping[object, BatchQueue] = siblings if siblings is not None else {}
         self.batches: deque[Batch] = deque()
         self.scheduled = False  # listed in the scheduler's ready queues
+        # One-task batches in a row run inline by the scheduler's deferred pump (see scheduler).
+        self.solo_streak = 0
         self.queued_tasks = 0
         self.loop = loop
         self._poke = poke

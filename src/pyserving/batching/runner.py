@@ -29,10 +29,12 @@ from pyserving.service.execution import Lease, ModelRunner
 logger = logging.getLogger("pyserving.batching")
 
 # Model calls shorter than this run on the event loop thread (see ``placement``): about what
-# handing a batch to a thread and back costs the loop under load. Measured on the loop of a busy
-# server, half_plus_two's ~5 us call takes 20-30 us (cold caches, the GIL handed to gRPC's poller
-# thread while TensorFlow runs); on threads it served gRPC ~20% slower (449 -> 560 us p50 at c=1).
-DEFAULT_INLINE_THRESHOLD_S = 50e-6
+# handing a batch to a thread and back costs. Measured on the loop of a server at c=1, TensorFlow's
+# half_plus_two call (~5 us in a warm loop) takes 36-55 us (cold caches between requests), so a
+# 50 us threshold placed it on the loop or on threads by chance at start-up; on threads the zttp
+# gRPC c=1 p50 was 454-515 us against 270-290 us on the loop (two sleeping threads woken per
+# request). A 150 us call still blocks the loop for less than one request's own handling costs.
+DEFAULT_INLINE_THRESHOLD_S = 150e-6
 
 _QueueKey = tuple[tuple[tuple[str, np.dtype[Any]], ...], tuple[str, ...]]
 

@@ -41,6 +41,8 @@ def merge_inputs(
 ) -> dict[str, np.ndarray]:
     """One feed dict for the batch: ``parts`` (each task's feeds) stacked on dim 0, then padded
     with copies of the last part's first row up to ``padded_rows``."""
+    if len(parts) == 1 and padded_rows <= _rows(parts[0]):
+        return dict(parts[0])  # one task, no padding: its feeds as they are (the c=1 batch)
     rows = sum(_rows(part) for part in parts)
     merged: dict[str, np.ndarray] = {}
     for name in parts[0]:

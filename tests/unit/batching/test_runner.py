@@ -415,3 +415,31 @@ def test_closing_fails_queued_requests_and_frees_their_versions() -> None:
 
     scenario(runner, body)
     assert model.batch_sizes == [1]
+
+
+def test_a_lone_request_on_a_loop_queue_runs_at_once_and_arrivals_together_still_share() -> None:
+    model = RecordingModel()
+    runner = runner_for(BatchingOptions(max_batch_size=8), inline_threshold_s=1.0)
+
+    def run(x: np.ndarray) -> Any:
+        return runner.run(Lease(model), {"x:0": x}, FETCH)
+
+    async def body() -> None:
+        for i in range(20):  # settle on the loop; requests one at a time
+            await submit(runner, Lease(model), column(i))
+        # Alone, a request runs inside its first step: the coroutine never suspends.
+        lone = run(column(7))
+        with pytest.raises(StopIteration) as done:
+            lone.send(None)
+        np.testing.assert_array_equal(done.value.value[0], column(15))
+        del model.batch_sizes[:]
+        # Three arrive in one iteration: the first runs at once, the next two share the pump's
+        # batch, which tells the queue requests now come together: the next three share one.
+        for group in ([1, 2, 3], [4, 5, 6]):
+            tasks = [submit(runner, Lease(model), column(v)) for v in group]
+            results = await asyncio.gather(*tasks)
+            for v, (y,) in zip(group, results, strict=True):
+                np.testing.assert_array_equal(y, column(2 * v + 1))
+        assert model.batch_sizes == [1, 2, 3]
+
+    scenario(runner, body)

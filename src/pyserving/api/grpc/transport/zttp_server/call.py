@@ -6,6 +6,10 @@ per request stream, feeds it DATA (:meth:`Call.feed`) and the end of the request
 (:meth:`Call.end_request`), and calls :meth:`Call.cancel` when the client resets the stream or
 the server gives up on it. The call sends everything through the connection and tells it when it
 is over (``call_done``). Exactly one status is sent per call, by the task, in ``_finish``.
+
+A call with a unary request starts its handler eagerly (see ``eager``) once the request has
+arrived: a handler that never suspends is served inside the connection's ``data_received``, and
+its response leaves with that callback's write.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from grpc.aio import AbortError
 
 from pyserving.api.grpc.transport.zttp_server import wire
 from pyserving.api.grpc.transport.zttp_server.context import ServicerContext
+from pyserving.api.grpc.transport.zttp_server.eager import start_eagerly
 from pyserving.errors import Code, ServingError
 
 if TYPE_CHECKING:
@@ -94,6 +99,7 @@ class Call:
         self.ending: Ending | None = None
         self._queue: asyncio.Queue[tuple[bool, bytes] | None] | None = None
         self.task: asyncio.Task[None] | None = None
+        self.started = False  # the handler started (counted in the server's active RPCs)
         self._timer: asyncio.TimerHandle | None = None
         deadline = None
         if timeout is not None:
@@ -102,7 +108,7 @@ class Call:
         self.context = ServicerContext(self, headers, conn.peer, deadline)
         if handler.request_streaming:
             self._queue = asyncio.Queue()
-            self._start()
+            self._start(eager=False)  # not eager: the connection has not registered the call yet
 
     # Driven by the connection.
     def feed(self, data: bytes) -> None:
@@ -136,11 +142,11 @@ class Call:
             self.fail(ServingError(Code.INTERNAL, "The request ended inside a message"))
         elif self._queue is not None:
             self._queue.put_nowait(None)
-        elif self.task is None:
+        elif not self.started:
             if not self._reader.messages:
                 self.fail(ServingError(Code.INTERNAL, "The request has no message"))
             else:
-                self._start()
+                self._start(eager=True)
 
     def cancel(self, ending: Ending) -> None:
         """Stop the call: the task is cancelled, and the status follows from ``ending``."""
@@ -187,9 +193,18 @@ class Call:
         return self._decode(item)
 
     # The task.
-    def _start(self) -> None:
-        self._conn.started(self)
-        self.task = self._conn.loop.create_task(self._run())
+    def _start(self, *, eager: bool) -> None:
+        self.started = True
+        one_at_a_time = self._conn.started(self)
+        loop = self._conn.loop
+        if not (eager and one_at_a_time):
+            self.task = loop.create_task(self._run())
+            return
+        try:
+            self.task = start_eagerly(loop, self._run())
+        except Exception:  # _run answers every error; this is a bug, kept to this call
+            logger.exception("Unexpected error in gRPC call for stream %d", self.stream_id)
+            self._close(cancelled=False)
 
     async def _run(self) -> None:
         handler, context = self._handler, self.context
