@@ -76,20 +76,25 @@ def parse_body(body: bytes, header_length: bytes | None) -> V2Request:
 def encode_response(
     request: V2Request, result: V2Result
 ) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    """The response body and its headers (content type, and the header length when binary)."""
-    default = bool(request.parameters.get(v2_json.BINARY_DATA_OUTPUT, False))
-    wanted = {o.name: o.binary for o in request.outputs} if request.outputs else {}
+    """The response body and its headers (content type, and the header length when binary).
+
+    The returned header list may be shared between responses: callers must not change it."""
+    params = request.parameters
+    default = bool(params.get(v2_json.BINARY_DATA_OUTPUT, False)) if params else False
+    wanted = {o.name: o.binary for o in request.outputs} if request.outputs else None
     tensors: list[dict[str, object]] = []
     chunks: list[bytes | memoryview] = []
     for name, array in result.outputs:
-        binary = wanted.get(name)
-        as_text = False
+        binary = wanted.get(name) if wanted is not None else None
         if not (default if binary is None else binary):
-            # BYTES that are not UTF-8 cannot be JSON strings: they go binary (losing nothing).
             document, as_text = v2_json.output_json(name, array)
-        if not as_text:
-            raw = raw_buffer(array)
-            document = {
+            if as_text:
+                tensors.append(document)
+                continue
+            # BYTES that are not UTF-8 cannot be JSON strings: they go binary (losing nothing).
+        raw = raw_buffer(array)
+        tensors.append(
+            {
                 "name": name,
                 "datatype": v2_json.datatype_of(name, array),
                 "shape": list(array.shape),
@@ -99,8 +104,8 @@ def encode_response(
                     else len(raw)
                 },
             }
-            chunks.append(raw)
-        tensors.append(document)
+        )
+        chunks.append(raw)
     response: dict[str, object] = {
         "model_name": result.model_name,
         "model_version": result.model_version,
@@ -110,6 +115,9 @@ def encode_response(
     response["outputs"] = tensors
     header = v2_json.dumps(response)
     if not chunks:
-        return header, [(b"content-type", JSON_TYPE)]
+        return header, _JSON_HEADERS
     headers = [(b"content-type", BINARY_TYPE), (HEADER_LENGTH, str(len(header)).encode())]
     return b"".join([header, *chunks]), headers
+
+
+_JSON_HEADERS: Final = [(b"content-type", JSON_TYPE)]
