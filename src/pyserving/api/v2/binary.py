@@ -6,7 +6,9 @@ raw data of the inputs whose ``parameters`` have ``binary_data_size``, in the or
 for in binary (``binary_data`` on the output, or ``binary_data_output`` for all) carry
 ``binary_data_size`` instead of ``data`` and their raw bytes follow the JSON header, whose length
 is then given in the response's ``Inference-Header-Content-Length`` (content type
-``application/octet-stream``). Raw layout: :mod:`pyserving.codec.v2_raw`.
+``application/octet-stream``). Raw layout: :mod:`pyserving.codec.v2_raw`. The REST endpoint
+parses with a :class:`BinaryParser`, which remembers headers it has seen (a client sends the same
+one with every request of a kind).
 """
 
 from __future__ import annotations
