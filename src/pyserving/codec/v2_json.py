@@ -18,7 +18,7 @@ import orjson
 
 from pyserving.codec.v2_raw import decode_raw, element_count, numpy_dtype
 from pyserving.codec.v2_request import Parameters, V2Input, V2Output, V2Request
-from pyserving.dtypes import v2_from_numpy
+from pyserving.dtypes import V2_DATATYPES, v2_from_numpy
 from pyserving.errors import invalid_argument, unimplemented
 
 BINARY_DATA_SIZE: Final = "binary_data_size"
@@ -32,6 +32,7 @@ TakeBinary = Callable[[str, int], memoryview]
 _ACCEPTED_KINDS: Final = {"b": "b", "i": "iu", "u": "iu", "f": "iuf"}
 _KIND_WORDS: Final = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers"}
 _INT_TYPE: Final = frozenset({int})  # a shape's dimensions: ints, not bools nor floats
+_DATATYPE_OF: Final = {dtype: name for name, dtype in V2_DATATYPES.items()}
 
 
 def load_document(header: bytes | memoryview) -> dict[str, Any]:
@@ -53,15 +54,25 @@ def parse_request(header: bytes | memoryview, take_binary: TakeBinary | None) ->
     request_id = document.get("id", "")
     if not isinstance(request_id, str):
         raise invalid_argument(f"'id' must be a string, not {request_id!r}")
-    outputs = document.get("outputs", [])
+    outputs = document.get("outputs", _NO_OUTPUTS)
     if not isinstance(outputs, list):
         raise invalid_argument("'outputs' must be an array of {\"name\": ...} objects")
-    return V2Request(
-        [_input(tensor, take_binary) for tensor in inputs],
-        [_output(tensor) for tensor in outputs],
-        request_id,
-        parameters(document.get("parameters"), "the request"),
-    )
+    # Loops, not comprehensions: each comprehension is one more function call per request.
+    tensors = []
+    for tensor in inputs:
+        tensors.append(_input(tensor, take_binary))
+    wanted = []
+    for tensor in outputs:
+        wanted.append(_output(tensor))
+    params = document.get("parameters")
+    if params is None:
+        params = {}
+    elif not isinstance(params, dict):
+        raise invalid_argument("'parameters' of the request must be an object")
+    return V2Request(tensors, wanted, request_id, params)
+
+
+_NO_OUTPUTS: Final[list[object]] = []  # never mutated
 
 
 def parameters(value: object, where: str) -> Parameters:
@@ -231,11 +242,14 @@ def output_json(name: str, array: np.ndarray) -> tuple[dict[str, Any], bool]:
         except UnicodeDecodeError:
             return document, False
     else:
-        document["data"] = np.ascontiguousarray(array).reshape(-1)
+        document["data"] = array.reshape(-1)  # C order: a view when contiguous, else a copy
     return document, True
 
 
 def datatype_of(name: str, array: np.ndarray) -> str:
+    datatype = _DATATYPE_OF.get(array.dtype)
+    if datatype is not None:  # the usual case: one lookup
+        return datatype
     datatype = v2_from_numpy(array.dtype)
     if datatype is None and not array.dtype.isnative:  # big-endian numbers: the same datatype
         datatype = v2_from_numpy(array.dtype.newbyteorder("="))

@@ -35,7 +35,7 @@ def element_count(name: str, shape: Sequence[int]) -> int:
     for an empty shape numpy cannot hold (its non-zero dimensions times the largest item size,
     16 bytes, must fit in int64)."""
     count = math.prod(shape)
-    if count > 0 and min(shape, default=1) > 0:
+    if count > 0 and (not shape or min(shape) > 0):
         return count  # every dimension positive: the usual case, checked in C
     nonzero = 1
     for dim in shape:
@@ -75,10 +75,11 @@ def decode_raw(
             f"Input '{name}' has {len(data)} bytes of raw data, but shape {list(shape)} of "
             f"{datatype} needs {expected} bytes"
         )
-    array = np.frombuffer(data, dtype=wire, count=count)
+    # A view of ``data`` in its shape at once (frombuffer then reshape costs twice as much).
+    array = np.ndarray(shape, wire, data)
     if not _LITTLE_ENDIAN_HOST:  # numbers are little-endian on the wire
         array = array.astype(wire.newbyteorder("="))
-    return array.reshape(shape)
+    return array
 
 
 def _decode_bytes(

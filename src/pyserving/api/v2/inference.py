@@ -11,8 +11,10 @@ the graph accepts (its TF2 half_plus_two declares x as [1] and serves [3, 1]).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -29,8 +31,12 @@ from pyserving.signature import Signature, TensorSpec
 PLATFORMS = {"tensorflow": "tensorflow_savedmodel", "onnx": "onnxruntime_onnx"}
 
 
+@functools.lru_cache(maxsize=1024)
 def model_spec(name: str, version: str, signature_name: str = "") -> ModelSpec:
-    """A V2 model version is a number, a version label, or empty (the highest AVAILABLE)."""
+    """A V2 model version is a number, a version label, or empty (the highest AVAILABLE).
+
+    Cached (a ModelSpec is immutable): building one costs more than the lookup, and a server
+    sees few distinct ones. Errors are raised, never cached."""
     if not version:
         return ModelSpec(name, None, None, signature_name)
     if version.isdigit():
@@ -56,7 +62,7 @@ async def infer(
             expected = signature.inputs.get(tensor.name)
             if expected is None:
                 continue  # the core names unknown inputs with the signature's set
-            wanted = v2_from_tf(expected.dtype)
+            wanted = _V2_OF_TF.get(expected.dtype)
             if wanted is not None and wanted != tensor.datatype:
                 raise invalid_argument(
                     f"Input '{tensor.name}' has datatype {tensor.datatype}, but the model "
@@ -64,11 +70,15 @@ async def infer(
                 )
         return inputs
 
-    names = [o.name for o in request.outputs]
-    if len(set(names)) != len(names):
+    names = [o.name for o in request.outputs] if request.outputs else []
+    if len(names) > 1 and len(set(names)) != len(names):
         raise invalid_argument("An output is requested twice in 'outputs'")
     result = await service.predict(spec, decode, names, timeout_ms)
     return V2Result(name, str(result.spec.version), request.id, list(result.outputs.items()))
+
+
+# Each TensorFlow dtype's V2 datatype (absent: V2 has none), looked up once.
+_V2_OF_TF: Final = {dtype: v2_from_tf(dtype) for dtype in DataType if v2_from_tf(dtype)}
 
 
 @dataclass(frozen=True, slots=True)

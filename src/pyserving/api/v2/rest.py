@@ -73,6 +73,7 @@ class V2Rest:
         self._repository = repository
         self._timeout_ms = max(timeout_ms, 0)
         self._observer = observer
+        self._binary = binary.BinaryParser()
         self._server_metadata = orjson.dumps(
             {"name": SERVER_NAME, "version": __version__, "extensions": list(EXTENSIONS)}
         )
@@ -154,7 +155,7 @@ class V2Rest:
                 for key, value in scope["headers"]:
                     if key == binary.HEADER_LENGTH:
                         header_length = value
-                request = binary.parse_body(body, header_length)
+                request = self._binary.parse_body(body, header_length)
                 result = await inference.infer(
                     self._service, name, version, request, self._timeout_ms
                 )
