@@ -68,6 +68,12 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             raise BodyTooLarge(limit)
         if key == b"content-encoding":
             encoding = value.lower()
+    cycle = getattr(receive, "__self__", None)
+    if type(cycle) is RequestResponseCycle and _body_arrived(cycle):
+        body = _take_body(cycle)
+        if len(body) > limit:
+            raise BodyTooLarge(limit)
+        return _gunzip(body, limit) if b"gzip" in encoding else body
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -84,6 +90,27 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if b"gzip" in encoding:
         body = _gunzip(body, limit)
+    return body
+
+
+def _body_arrived(cycle: RequestResponseCycle) -> bool:
+    """Whether uvicorn's cycle holds the whole request body and ``receive()`` would hand it over
+    in one message at once (no ``100 Continue`` to send, the client still there)."""
+    return not (
+        cycle.more_body
+        or cycle.disconnected
+        or cycle.response_complete
+        or cycle.waiting_for_100_continue
+    )
+
+
+def _take_body(cycle: RequestResponseCycle) -> bytes:
+    """What uvicorn's ``receive()`` does for a body that has arrived whole, without the
+    coroutine and the message: resume reading, clear the event, hand the body over."""
+    cycle.flow.resume_reading()
+    cycle.message_event.clear()
+    body = bytes(cycle.body)
+    cycle.body = bytearray()
     return body
 
 
