@@ -88,9 +88,16 @@ def _format_small(values: list[float], single: bool) -> list[str]:
     """``format_float`` over ``values``, with the float32 round trip done for all values at once
     by ``array('f')`` (a C double -> float cast per element, what ``np.float32(float(text))``
     does one value at a time)."""
-    texts = [f"{value:.6g}" for value in values]
-    parsed = [float(text) for text in texts]
+    line = (",%.6g" * len(values)) % tuple(values)  # one format call; %g never writes a comma
+    texts = line[1:].split(",")
+    parsed = list(map(float, texts))
     back = array("f", parsed).tolist() if single else parsed
+    if "n" not in line:  # all finite: "inf" and "nan" are the only %g spellings with an n
+        if back != values:  # some need more digits
+            wide = ((",%.9g" if single else ",%.17g") * len(values)) % tuple(values)
+            pairs = zip(texts, wide[1:].split(","), back, values, strict=True)
+            texts = [text if short == value else long for text, long, short, value in pairs]
+        return [text if "." in text or "e" in text else text + ".0" for text in texts]
     for index, (text, value) in enumerate(zip(texts, values, strict=True)):
         if value - value != 0:  # inf or NaN
             texts[index] = _non_finite(value)

@@ -54,9 +54,12 @@ def request_signature_name(body: object) -> str:
 
 
 def decode_predict_inputs(
-    body: dict[str, object], signature: Signature
+    body: dict[str, object], signature: Signature, *, booleans: bool = True
 ) -> tuple[Format, dict[str, np.ndarray]]:
     """The request's layout and its tensors, keyed by input alias, typed by the signature.
+
+    ``booleans=False``: the caller knows the document holds no JSON boolean (see
+    :func:`~pyserving.codec.tensor_fast.may_hold_booleans`), which saves looking for them.
 
     ``body`` is a document already accepted by ``request_signature_name``. Every malformed
     request raises ``ServingError`` with TF Serving's code and message: INVALID_ARGUMENT, or
@@ -80,9 +83,9 @@ def decode_predict_inputs(
             raise _document_error(body, "Expecting 'instances' to be an list/array")
         if not instances:
             raise _document_error(body, "No values in 'instances' array")
-        return Format.ROW, decode_rows(instances, signature.inputs)
+        return Format.ROW, decode_rows(instances, signature.inputs, booleans=booleans)
     if "inputs" in body:
-        return Format.COLUMNAR, _decode_columns(body["inputs"], signature.inputs)
+        return Format.COLUMNAR, _decode_columns(body["inputs"], signature.inputs, booleans)
     raise invalid_argument("Missing 'inputs' or 'instances' key")
 
 
@@ -90,7 +93,9 @@ def _document_error(body: object, problem: str) -> ServingError:
     return invalid_argument(f"JSON Value: {value_text(body)} {problem}")
 
 
-def _decode_columns(value: object, inputs: Mapping[str, TensorSpec]) -> dict[str, np.ndarray]:
+def _decode_columns(
+    value: object, inputs: Mapping[str, TensorSpec], booleans: bool
+) -> dict[str, np.ndarray]:
     """``inputs``: a bare value (one-input signatures only) or an object of named values."""
     names = sorted(inputs)
     if type(value) is not dict or is_b64_object(value):
@@ -99,18 +104,18 @@ def _decode_columns(value: object, inputs: Mapping[str, TensorSpec]) -> dict[str
                 "inputs is a plain value/list, but expecting an object as multiple input "
                 "tensors required as per tensorinfo_map"
             )
-        return {names[0]: decode_tensor(value, inputs[names[0]].dtype)}
+        return {names[0]: decode_tensor(value, inputs[names[0]].dtype, booleans=booleans)}
     tensors: dict[str, np.ndarray] = {}
     for name in names:  # keys that are not inputs are ignored
         if name not in value:
             raise invalid_argument(f"Missing named input: {name} in 'inputs' object.")
-        tensors[name] = decode_tensor(value[name], inputs[name].dtype)
+        tensors[name] = decode_tensor(value[name], inputs[name].dtype, booleans=booleans)
     return tensors
 
 
-def decode_tensor(value: object, dtype: DataType) -> np.ndarray:
+def decode_tensor(value: object, dtype: DataType, *, booleans: bool = True) -> np.ndarray:
     """One whole tensor (a scalar is rank 0); errors are TF's, unwrapped."""
-    tensor = fast_tensor(value, dtype)
+    tensor = fast_tensor(value, dtype, booleans=booleans)
     if tensor is not None:
         return tensor
     shape = dense_shape(value)

@@ -27,7 +27,10 @@ def is_element_object(value: object) -> bool:
     return type(value) is dict and not is_b64_object(value)
 
 
-def decode_rows(instances: list[object], inputs: Mapping[str, TensorSpec]) -> dict[str, np.ndarray]:
+def decode_rows(
+    instances: list[object], inputs: Mapping[str, TensorSpec], *, booleans: bool = True
+) -> dict[str, np.ndarray]:
+    """``booleans=False``: the caller knows ``instances`` holds no JSON boolean."""
     names = sorted(inputs)
     if type(instances[0]) is not dict and len(names) > 1:
         raise invalid_argument(
@@ -35,19 +38,19 @@ def decode_rows(instances: list[object], inputs: Mapping[str, TensorSpec]) -> di
             "required as per tensorinfo_map"
         )
     if is_element_object(instances[0]):
-        tensors = _fast_objects(instances, inputs, names)
+        tensors = _fast_objects(instances, inputs, names, booleans)
         return tensors if tensors is not None else _slow_objects(instances, inputs, names)
     # Values: they all belong to the first input (the only one, unless the first element was a
     # b64 object, which TF lets through to this branch whatever the number of inputs).
     name = names[0]
-    tensor = fast_tensor(instances, inputs[name].dtype)
+    tensor = fast_tensor(instances, inputs[name].dtype, booleans=booleans)
     if tensor is None:
         tensor = _slow_values(instances, inputs[name].dtype)
     return {name: tensor}
 
 
 def _fast_objects(
-    instances: list[object], inputs: Mapping[str, TensorSpec], names: list[str]
+    instances: list[object], inputs: Mapping[str, TensorSpec], names: list[str], booleans: bool
 ) -> dict[str, np.ndarray] | None:
     expected = set(names)
     for element in instances:
@@ -56,7 +59,7 @@ def _fast_objects(
     tensors: dict[str, np.ndarray] = {}
     for name in names:
         column = [element[name] for element in instances]  # type: ignore[index]
-        tensor = fast_tensor(column, inputs[name].dtype)
+        tensor = fast_tensor(column, inputs[name].dtype, booleans=booleans)
         if tensor is None:
             return None
         tensors[name] = tensor

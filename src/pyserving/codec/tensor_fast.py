@@ -9,11 +9,19 @@ the array is ragged, holds anything but numbers/booleans, or could hide a reject
 * floats never become integers (``[1.0]`` for int32 is rejected by TF), integers must fit the
   JSON range TF checks (int32 for the narrow types), strings never become numbers.
 
+Float tensors of rank 1 or 2 (the common request: rows of numbers) skip numpy's type discovery:
+``struct`` packs each row straight into the result, converting like a C cast from the double each
+JSON number became (an overflow gives +-inf, as rapidjson's GetFloat); any element that is not a
+number (a string, null, a list where a number belongs) makes it decline.
+
 A declined value goes through ``tensor_fill``, which produces the result or TF's exact error.
+Callers that know the document holds no JSON boolean (:func:`may_hold_booleans` of its bytes) say
+so with ``booleans=False``, which skips the search for booleans.
 """
 
 from __future__ import annotations
 
+import struct
 from itertools import chain
 from typing import Final
 
@@ -24,10 +32,27 @@ from pyserving.dtypes import DataType, to_numpy
 
 _FLOATS: Final = (DataType.DT_FLOAT, DataType.DT_DOUBLE)
 _SMALL: Final = 64
+_STRUCT_CODES: Final = {DataType.DT_FLOAT: "f", DataType.DT_DOUBLE: "d"}
 
 
-def fast_tensor(value: object, dtype: DataType) -> np.ndarray | None:
-    """``value`` as a tensor of ``dtype`` if it is a plain numeric case, else None (undecided)."""
+def may_hold_booleans(document: bytes) -> bool:
+    """Whether the JSON text ``document`` can hold a ``true`` or ``false`` literal. False only if
+    it cannot: a byte of ``true`` (r, u) and one of ``false`` (f, l) are missing (``instances``
+    and ``inputs`` spell none of r, f, l). Two to four ``memchr`` scans of the body."""
+    return (b"r" in document and b"u" in document) or (b"f" in document and b"l" in document)
+
+
+def fast_tensor(value: object, dtype: DataType, *, booleans: bool = True) -> np.ndarray | None:
+    """``value`` as a tensor of ``dtype`` if it is a plain numeric case, else None (undecided).
+
+    ``booleans=False``: the caller knows ``value`` holds no boolean."""
+    code = _STRUCT_CODES.get(dtype)
+    if code is not None and type(value) is list:
+        packed = _packed_floats(value, code)
+        if packed is not None:
+            if booleans and _has_hidden_bool(value, packed):
+                return None
+            return packed
     if dtype not in _FLOATS and dtype not in INT_RANGES and dtype is not DataType.DT_BOOL:
         return None
     target = to_numpy(dtype)
@@ -45,8 +70,7 @@ def fast_tensor(value: object, dtype: DataType) -> np.ndarray | None:
         return array if kind == "b" else None
     if kind == "b" or (kind == "f" and dtype not in _FLOATS):
         return None
-    # Small tensors: looking at the leaves' types is cheaper than two numpy comparisons.
-    if (array.size < _SMALL or _may_hide_bool(array)) and _has_bool(value, array.ndim):
+    if booleans and _has_hidden_bool(value, array):
         return None
     if dtype in _FLOATS:
         with np.errstate(over="ignore"):  # like rapidjson's GetFloat: overflow gives +-inf
@@ -57,6 +81,40 @@ def fast_tensor(value: object, dtype: DataType) -> np.ndarray | None:
     if dtype in (DataType.DT_INT16, DataType.DT_INT8, DataType.DT_UINT8):
         array = array.astype(np.int32)  # TF keeps int32 values, then truncates like a C cast
     return array.astype(target, copy=False)
+
+
+def _packed_floats(value: list[object], code: str) -> np.ndarray | None:
+    """A non-empty list of numbers, or of equally long non-empty lists of numbers, as a float
+    tensor (``code``: struct's ``f`` or ``d``); None for anything else. A boolean passes as 1.0
+    or 0.0: the caller looks for booleans."""
+    if not value:
+        return None
+    first = value[0]
+    try:
+        if type(first) is not list:
+            out = np.empty(len(value), dtype=code)
+            struct.pack_into(f"{len(value)}{code}", out.data, 0, *value)
+            return out
+        width = len(first)
+        if not width:
+            return None
+        for row in value:
+            if type(row) is not list or len(row) != width:
+                return None
+        out = np.empty((len(value), width), dtype=code)
+        packer = struct.Struct(f"{width}{code}")
+        step = packer.size
+        for index, row in enumerate(value):
+            packer.pack_into(out.data, index * step, *row)  # type: ignore[misc]
+        return out
+    except struct.error:  # an element that is not a number (or an int beyond a double)
+        return None
+
+
+def _has_hidden_bool(value: object, array: np.ndarray) -> bool:
+    """Whether ``value`` (converted to ``array``) holds a boolean."""
+    # Small tensors: looking at the leaves' types is cheaper than two numpy comparisons.
+    return (array.size < _SMALL or _may_hide_bool(array)) and _has_bool(value, array.ndim)
 
 
 def _may_hide_bool(array: np.ndarray) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from pyserving.api.rest.asgi import Receive, Scope, Send, read_body, send_response
-from pyserving.api.rest.limits import guarded_protocol
+from pyserving.api.rest.limits import GuardedHttpToolsProtocol, guarded_protocol
 from pyserving.api.rest.server import RestServer
 
 HEADER_TIMEOUT_S = 0.5
@@ -26,8 +26,10 @@ def _post(body_length: int) -> bytes:
     return f"POST /x HTTP/1.1\r\nhost: t\r\ncontent-length: {body_length}\r\n\r\n".encode()
 
 
-async def _with_server(check: object) -> None:
+async def _with_server(check: object, keep_alive_s: float | None = None) -> None:
     protocol = guarded_protocol(HEADER_TIMEOUT_S, BODY_TIMEOUT_S, 64 * 1024)
+    if keep_alive_s is not None:
+        protocol = _with_keep_alive(protocol, keep_alive_s)
     server = RestServer(_echo, 0, protocol=protocol)
     await server.start()
     try:
@@ -84,3 +86,40 @@ def test_an_idle_connection_between_requests_is_not_cut_off_by_the_header_limit(
         assert (await _response(reader)).endswith(b"yo")
 
     asyncio.run(_with_server(check))
+
+
+def _with_keep_alive(
+    protocol: type[GuardedHttpToolsProtocol], seconds: float
+) -> type[GuardedHttpToolsProtocol]:
+    class ShortKeepAlive(protocol):  # type: ignore[valid-type,misc]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            self.timeout_keep_alive = seconds
+
+    return ShortKeepAlive
+
+
+def test_an_idle_kept_alive_connection_is_closed_after_the_keep_alive_timeout() -> None:
+    keep_alive_s = 0.2
+
+    async def check(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for body in (b"hi", b"yo"):  # requests in quick succession keep the connection
+            writer.write(_post(2) + body)
+            assert (await _response(reader)).endswith(body)
+        started = asyncio.get_running_loop().time()
+        assert await reader.read() == b""  # then, idle, it is closed
+        assert asyncio.get_running_loop().time() - started >= keep_alive_s * 0.9
+
+    asyncio.run(_with_server(check, keep_alive_s))
+
+
+def test_requests_spaced_under_the_keep_alive_timeout_keep_the_connection() -> None:
+    keep_alive_s = 0.6
+
+    async def check(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for body in (b"a1", b"a2", b"a3", b"a4"):  # 4 x 0.3 s: longer than one timeout
+            writer.write(_post(2) + body)
+            assert (await _response(reader)).endswith(body)
+            await asyncio.sleep(keep_alive_s / 2)
+
+    asyncio.run(_with_server(check, keep_alive_s))

@@ -11,7 +11,7 @@ import pytest
 from pyserving.codec import json_tensor, predict_rows
 from pyserving.codec.json_parse import parse_json_body
 from pyserving.codec.json_tensor import Format, decode_predict_inputs, request_signature_name
-from pyserving.codec.tensor_fast import fast_tensor
+from pyserving.codec.tensor_fast import fast_tensor, may_hold_booleans
 from pyserving.codec.tensor_fill import dense_shape, fill, to_array
 from pyserving.dtypes import DataType
 from pyserving.errors import Code, ServingError
@@ -589,10 +589,68 @@ def test_the_vectorized_path_agrees_with_the_exact_path(dtype: DataType) -> None
             value = [
                 [rng.choice(ATOMS) for _ in range(rng.choice((width, width, 2)))] for _ in range(2)
             ]
-        fast = fast_tensor(value, dtype)
         exact = _exact(value, dtype)
-        if fast is None:
-            continue  # undecided: the exact path decides
-        assert exact is not None, value
-        assert (fast.dtype, fast.shape) == (exact.dtype, exact.shape), value
-        np.testing.assert_array_equal(fast, exact)
+        # A caller may say "no booleans" only when the document holds none.
+        bool_free = _bool_free(value)
+        for fast in [
+            fast_tensor(value, dtype),
+            *([fast_tensor(value, dtype, booleans=False)] * bool_free),
+        ]:
+            if fast is None:
+                continue  # undecided: the exact path decides
+            assert exact is not None, value
+            assert (fast.dtype, fast.shape) == (exact.dtype, exact.shape), value
+            np.testing.assert_array_equal(fast, exact)
+
+
+def _bool_free(value: object) -> bool:
+    if isinstance(value, list):
+        return all(map(_bool_free, value))
+    return type(value) is not bool
+
+
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_float_rows_agree_with_the_exact_path_at_every_width(dtype: DataType) -> None:
+    """The packed path (rank 1 and 2 float lists) on values numpy and struct could round or
+    overflow differently: ints up to 2**64, doubles beyond float32, tiny and negative values."""
+    rng = random.Random(7)
+    atoms: list[object] = [2**64 - 1, -(2**63), 2**53 + 1, 16777217, 3.4028235e38, 3.5e38]
+    atoms += [-1e39, 1e-46, -0.0, 0.1, 1 / 3, float("inf"), float("nan"), 5e-324]
+    for width in (1, 2, 63, 64, 65, 784):
+        for rows in (0, 1, 3):
+            leaves = [rng.choice(atoms) if rng.random() < 0.3 else rng.uniform(-9, 9)]
+            leaves += [
+                rng.choice(atoms) if rng.random() < 0.3 else rng.random()
+                for _ in range(width * max(rows, 1) - 1)
+            ]
+            value: object = (
+                leaves if rows == 0 else [leaves[r * width : (r + 1) * width] for r in range(rows)]
+            )
+            exact = _exact(value, dtype)
+            assert exact is not None
+            for booleans in (True, False):
+                fast = fast_tensor(value, dtype, booleans=booleans)
+                assert fast is not None, (width, rows)
+                assert (fast.dtype, fast.shape) == (exact.dtype, exact.shape)
+                np.testing.assert_array_equal(fast, exact)
+
+
+@pytest.mark.parametrize(
+    ("document", "possible"),
+    [
+        (b'{"instances": [[1.0, 2e-5, -3E+2]]}', False),
+        (b'{"inputs": {"a": [1], "b": [2]}}', False),
+        (b'{"instances": [true]}', True),
+        (b'{"instances": [false]}', True),
+        (b'{"signature_name": "serving_default", "instances": [1]}', True),  # r, u: cannot tell
+        (b'{"instances": [{"f": 1, "l": 2}]}', True),
+    ],
+)
+def test_may_hold_booleans(document: bytes, possible: bool) -> None:
+    assert may_hold_booleans(document) is possible
+
+
+def test_a_boolean_among_floats_is_rejected_on_the_packed_path() -> None:
+    for value in ([1.0] * 100 + [True], [[0.5] * 70, [0.5] * 69 + [False]]):
+        assert fast_tensor(value, F32) is None
+        assert _exact(value, F32) is None

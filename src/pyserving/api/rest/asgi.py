@@ -7,12 +7,16 @@ Routed endpoints find the limit the front door serves with in the scope (:func:`
 
 from __future__ import annotations
 
-import asyncio
 import zlib
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import (
+    HEADER_RE,
+    HEADER_VALUE_RE,
+    STATUS_LINE,
+    RequestResponseCycle,
+)
 
 from pyserving.errors import Code, ServingError
 
@@ -32,6 +36,8 @@ __all__ = [
 BODY_LIMIT_KEY: Final = "pyserving.max_body_bytes"
 """The scope key under which the front door puts its body limit for routed endpoints."""
 DEFAULT_BODY_LIMIT: Final = 64 * 1024 * 1024
+_FRAMING: Final = (b"content-length", b"transfer-encoding")
+_JOIN_BELOW: Final = 16 * 1024  # smaller bodies are copied into the head: one buffer to write
 
 
 class BodyTooLarge(ServingError):
@@ -62,6 +68,12 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             raise BodyTooLarge(limit)
         if key == b"content-encoding":
             encoding = value.lower()
+    cycle = getattr(receive, "__self__", None)
+    if type(cycle) is RequestResponseCycle and _body_arrived(cycle):
+        body = _take_body(cycle)
+        if len(body) > limit:
+            raise BodyTooLarge(limit)
+        return _gunzip(body, limit) if b"gzip" in encoding else body
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -81,66 +93,123 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     return body
 
 
+def _body_arrived(cycle: RequestResponseCycle) -> bool:
+    """Whether uvicorn's cycle holds the whole request body and ``receive()`` would hand it over
+    in one message at once (no ``100 Continue`` to send, the client still there)."""
+    return not (
+        cycle.more_body
+        or cycle.disconnected
+        or cycle.response_complete
+        or cycle.waiting_for_100_continue
+    )
+
+
+def _take_body(cycle: RequestResponseCycle) -> bytes:
+    """What uvicorn's ``receive()`` does for a body that has arrived whole, without the
+    coroutine and the message: resume reading, clear the event, hand the body over."""
+    cycle.flow.resume_reading()
+    cycle.message_event.clear()
+    body = bytes(cycle.body)
+    cycle.body = bytearray()
+    return body
+
+
 async def send_response(
     send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
     """Send a complete response; ``headers`` get a ``content-length``.
 
-    Sent straight from uvicorn's httptools protocol, the head and the body leave in one socket
-    write (see :class:`_HeldWrites`); through any other ``send`` as two ASGI messages.
+    Sent straight from uvicorn's httptools protocol, the response is written by
+    :func:`_write_whole` in one socket write; through any other ``send`` as two ASGI messages.
     """
+    cycle = getattr(send, "__self__", None)
+    if type(cycle) is RequestResponseCycle and _write_whole(cycle, status, body, headers):
+        return
     start: Message = {
         "type": "http.response.start",
         "status": status,
         "headers": [*headers, (b"content-length", str(len(body)).encode())],
     }
-    end: Message = {"type": "http.response.body", "body": body}
-    cycle = getattr(send, "__self__", None)
-    if type(cycle) is not RequestResponseCycle:
-        await send(start)
-        await send(end)
-        return
+    await send(start)
+    await send({"type": "http.response.body", "body": body})
+
+
+def _write_whole(
+    cycle: RequestResponseCycle, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> bool:
+    """What uvicorn's ``RequestResponseCycle.send`` does for a ``http.response.start`` with a
+    ``content-length`` and a final ``http.response.body``, with the head and the body in one
+    socket write (each write on a TCP socket runs the network stack, on loopback the receiver's
+    side too: the biggest CPU cost per small response on the loop) and without two ASGI messages
+    and their checks. False (nothing done) for what it leaves to uvicorn: a response already
+    started, a client gone, writes paused, uvicorn's access log, HEAD, a status uvicorn has no
+    line for, and headers it would refuse or that set the framing."""
+    if (
+        cycle.response_started
+        or cycle.disconnected
+        or cycle.flow.write_paused
+        or cycle.access_log
+        or cycle.scope["method"] == "HEAD"
+        or status not in STATUS_LINE
+    ):
+        return False
+    defaults = _default_lines(cycle.default_headers)
+    if defaults is None:
+        return False
+    head = [STATUS_LINE[status], defaults]
+    asks_close = False
+    for name, value in headers:
+        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
+            return False
+        name = name.lower()
+        if name in _FRAMING:
+            return False
+        if name == b"connection" and b"close" in (t.strip() for t in value.lower().split(b",")):
+            asks_close = True
+        head += (name, b": ", value, b"\r\n")
+    head += (b"content-length: ", str(len(body)).encode(), b"\r\n")
+    if asks_close:
+        cycle.keep_alive = False
+    elif not cycle.keep_alive:
+        head.append(b"connection: close\r\n")
+    head.append(b"\r\n")
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    cycle.chunked_encoding = False
     transport = cycle.transport
-    held = _HeldWrites(transport)
-    cycle.transport = held  # type: ignore[assignment]
-    try:
-        await send(start)
-        await send(end)
-    finally:
-        cycle.transport = transport
-        held.release(cycle.disconnected)
+    if len(body) < _JOIN_BELOW:
+        head.append(body)
+        transport.write(b"".join(head))
+    else:
+        transport.writelines([b"".join(head), body])
+    cycle.response_complete = True
+    cycle.message_event.set()
+    if not cycle.keep_alive:
+        transport.close()
+    cycle.on_response()
+    return True
 
 
-class _HeldWrites:
-    """Stands in for a uvicorn response cycle's transport while it writes one response: holds
-    the writes (and a close) and passes them on together, so that the head and the body cost one
-    ``writev`` instead of two socket writes (each write on a TCP socket runs the network stack,
-    on loopback the receiver's side too: the biggest CPU cost per small response on the loop).
-    Everything else goes to the real transport."""
+# uvicorn's default headers (the Date, refreshed every second: a new list) as head lines.
+_defaults_seen: list[object] = [None, b""]
 
-    __slots__ = ("_chunks", "_close", "_transport")
 
-    def __init__(self, transport: asyncio.Transport) -> None:
-        self._transport = transport
-        self._chunks: list[bytes] = []
-        self._close = False
-
-    def write(self, data: bytes) -> None:
-        self._chunks.append(data)
-
-    def close(self) -> None:
-        self._close = True
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._transport, name)
-
-    def release(self, disconnected: bool) -> None:
-        """Write what was held (unless the client has gone), then close if asked."""
-        transport = self._transport
-        if self._chunks and not disconnected and not transport.is_closing():
-            transport.writelines(self._chunks)
-        if self._close:
-            transport.close()
+def _default_lines(defaults: list[tuple[bytes, bytes]]) -> bytes | None:
+    """``defaults`` as head lines, or None if uvicorn's own check would refuse one."""
+    if defaults is _defaults_seen[0]:
+        lines: bytes = _defaults_seen[1]  # type: ignore[assignment]
+        return lines
+    parts: list[bytes] = []
+    for name, value in defaults:
+        name = name.lower()
+        if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value) or name in _FRAMING:
+            return None
+        if name == b"connection":
+            return None
+        parts += (name, b": ", value, b"\r\n")
+    lines = b"".join(parts)
+    _defaults_seen[:] = [defaults, lines]
+    return lines
 
 
 def _gunzip(body: bytes, limit: int) -> bytes:

@@ -10,6 +10,7 @@ import numpy as np
 from pyserving.api.rest.routes import Route
 from pyserving.codec import json_encode, json_examples, json_parse, json_tensor
 from pyserving.codec.proto_views import metadata_json, status_json
+from pyserving.codec.tensor_fast import may_hold_booleans
 from pyserving.errors import Code, ServingError
 from pyserving.service.core import ServingService
 from pyserving.service.types import ExampleInput, ModelSpec
@@ -20,6 +21,7 @@ async def predict(service: ServingService, route: Route, body: bytes, timeout_ms
     document = json_parse.parse_json_body(body)
     signature_name = json_tensor.request_signature_name(document)
     request = cast(dict[str, object], document)  # request_signature_name checked it is an object
+    booleans = may_hold_booleans(body)
     decoded: list[json_tensor.Format] = []
 
     def decode(signatures: Mapping[str, Signature]) -> Mapping[str, np.ndarray]:
@@ -29,7 +31,7 @@ async def predict(service: ServingService, route: Route, body: bytes, timeout_ms
             raise ServingError(
                 Code.INVALID_ARGUMENT, f'Serving signature name: "{key}" not found in signature def'
             )
-        fmt, inputs = json_tensor.decode_predict_inputs(request, signature)
+        fmt, inputs = json_tensor.decode_predict_inputs(request, signature, booleans=booleans)
         decoded.append(fmt)
         return inputs
 

@@ -7,7 +7,8 @@ bounded requests in flight.
   chunks; the request line and headers together may not exceed ``max_header_bytes`` (431). A
   slowloris client therefore holds a socket for seconds, never a worker (the app is not called
   before the headers are complete) nor memory beyond the header limit (the body's is
-  ``--rest_api_max_body_bytes``).
+  ``--rest_api_max_body_bytes``). Between requests, uvicorn's keep-alive timeout applies (through
+  the same timer).
 * :class:`InFlightLimit` (ASGI middleware): beyond ``limit`` requests being served at once, a
   request is answered 429 with ``Retry-After`` at once instead of queueing. Probes are never
   refused (an orchestrator must see the server alive while it sheds load). Per connection,
@@ -111,6 +112,21 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._disarm()
         super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        """uvicorn's, with its keep-alive timeout enforced by this connection's one timer rather
+        than a ``call_later`` and a ``cancel`` per request (an idle connection is closed, as
+        uvicorn's own timer does; the next request's first byte moves the deadline on)."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._arm(self.timeout_keep_alive)
 
     def send_400_response(self, msg: str) -> None:
         if not self._refused:  # a 431 was sent already
