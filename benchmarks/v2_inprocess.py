@@ -13,22 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
 
 import numpy as np
+from asgi_inprocess import fake_core, post_scope, request
 
 from pyserving.api.rest.app import RestApp
 from pyserving.api.v2.rest import V2Rest
-from pyserving.lifecycle import ModelConfig, ServerCore, VersionPolicy
-from pyserving.runtimes.base import LoadOptions
-from pyserving.runtimes.fake import FakeRuntime, write_fake_model
 from pyserving.service.core import ServingService
 from pyserving.service.execution import Lease
 
@@ -79,59 +73,22 @@ def bodies() -> dict[str, tuple[str, bytes, list[tuple[bytes, bytes]]]]:
     }
 
 
-async def request(app: RestApp, scope: dict[str, Any], body: bytes) -> int:
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: Any) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(dict(scope), receive, send)
-    return status
-
-
 async def main(rounds: int) -> None:
-    base = Path(tempfile.mkdtemp())
-    write_fake_model(os.fspath(base / "m" / "1"))
-    core = ServerCore(
-        runtime_for=lambda platform: FakeRuntime(),
-        file_system_poll_wait_seconds=1,
-        load_options=LoadOptions(),
-    )
-    core.start([ModelConfig("m", os.fspath(base / "m"), "fake", VersionPolicy.latest())])
-    core.wait_until_ready()
+    core = fake_core()
     service = ServingService(core, MlpShapedRunner())
     v2 = V2Rest(service, None)  # type: ignore[arg-type]  # the repository serves no infer
     app = RestApp(service, routes=v2.routes())
+    requests = {
+        kind: (post_scope(path, headers, body), body)
+        for kind, (path, body, headers) in bodies().items()
+    }
     results: dict[str, list[float]] = {}
-    kinds = bodies()
-    for kind, (path, body, headers) in kinds.items():
-        scope = {
-            "type": "http",
-            "method": "POST",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "headers": [*headers, (b"content-length", str(len(body)).encode())],
-        }
+    for kind, (scope, body) in requests.items():
         status = await request(app, scope, body)
         assert status == 200, (kind, status)
-        kinds[kind] = (path, body, scope["headers"])
         results[kind] = []
     for _ in range(rounds):
-        for kind, (path, body, headers) in kinds.items():
-            scope = {
-                "type": "http",
-                "method": "POST",
-                "path": path,
-                "raw_path": path.encode(),
-                "query_string": b"",
-                "headers": headers,
-            }
+        for kind, (scope, body) in requests.items():
             started = time.thread_time()
             for _ in range(REQUESTS_PER_ROUND):
                 await request(app, scope, body)
