@@ -31,10 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from pyserving.api.rest.admin import admin_off_routes, admin_routes
 from pyserving.api.rest.app import RestApp
+from pyserving.api.rest.asgi import ASGIApp
 from pyserving.api.rest.auth import AuthMiddleware
-from pyserving.api.rest.limits import InFlightLimit, guarded_protocol
+from pyserving.api.rest.hot import Gate, HotLane
+from pyserving.api.rest.hot_protocol import hot_lane_protocol
+from pyserving.api.rest.limits import InFlightLimit
 from pyserving.api.rest.openapi import openapi_routes
-from pyserving.api.rest.router import BaseRoute, Middleware, with_middleware
+from pyserving.api.rest.router import BaseRoute
 from pyserving.api.rest.server import RestServer
 from pyserving.api.v2.rest import V2Rest
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
@@ -335,21 +338,28 @@ async def _serve(
                 routes=rest_routes(ops, controller, v2, console, admin=admin),
                 observer=ops.observer,
             )
-            middleware = [Middleware(InFlightLimit, options.rest_api_max_in_flight)]
+            # Middleware around the whole front door, outermost first; each is also a gate of
+            # the hot lane (inference requests read whole, see api.rest.hot), in the same order.
+            inner: ASGIApp = app
+            auth = None
             if policy.enabled:
-                middleware.append(Middleware(AuthMiddleware, policy, ops.metrics_path))
-            front_door = with_middleware(app, middleware)
+                inner = auth = AuthMiddleware(app, policy, ops.metrics_path)
+            front_door = in_flight = InFlightLimit(inner, options.rest_api_max_in_flight)
+            gates: list[Gate] = [in_flight] if auth is None else [in_flight, auth]
+            lane = HotLane(app.hot, gates, max_body_bytes=options.rest_api_max_body_bytes)
             rest_server = RestServer(
                 front_door,
                 rest_socket,
                 graceful_seconds=options.shutdown_grace_seconds,
                 ssl_config_file=options.rest_api_ssl_config_file,
                 http2=options.rest_api_http2,
-                protocol=guarded_protocol(
+                protocol=hot_lane_protocol(
+                    lane,
                     options.rest_api_header_timeout_seconds,
                     options.rest_api_body_timeout_seconds,
                     options.rest_api_max_header_bytes,
                 ),
+                lane=lane,
             )
             await rest_server.start()
             logger.info("Exporting HTTP/REST API at:localhost:%d ...", rest_server.port)

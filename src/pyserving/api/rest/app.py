@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Final
 
 from pyserving.api.rest import handlers
 from pyserving.api.rest.asgi import (
@@ -27,6 +28,7 @@ from pyserving.api.rest.asgi import (
     send_response,
 )
 from pyserving.api.rest.errors import http_status
+from pyserving.api.rest.hot import HotAnswer, HotHandler, HotRequest
 from pyserving.api.rest.router import BaseRoute, Middleware, build_router
 from pyserving.api.rest.routes import Action, Route, RouteError, match_route
 from pyserving.codec.json_encode import encode_error
@@ -39,6 +41,7 @@ logger = logging.getLogger("pyserving.rest")
 _V1: Final = re.compile(r"(?i)/v1/")
 _TFS_PREFIX: Final = "/v1/models"
 _TFS_PREFIX_LEN: Final = len(_TFS_PREFIX)
+_NO_PARAMS: Final[Mapping[str, Any]] = MappingProxyType({})
 _ORIGIN_OK: Final = re.compile(rb"https?://")
 _JSON: Final = (b"content-type", b"application/json")
 _CORS: Final = (
@@ -118,10 +121,38 @@ class RestApp:
         else:
             await send_response(send, 404, _NOT_FOUND_HTML, [(b"content-type", b"text/html")])
 
+    def hot(self, method: str, path: str) -> tuple[HotHandler, Mapping[str, Any]] | None:
+        """The hot handler for ``method path`` (see :mod:`pyserving.api.rest.hot`): TF Serving's
+        API under ``/v1/models``, else the router's route's, if it has one."""
+        if path.startswith(_TFS_PREFIX) or path[:_TFS_PREFIX_LEN].lower() == _TFS_PREFIX:
+            return (self._v1_hot, _NO_PARAMS) if method == "POST" else None
+        return self._router.hot(method, path)
+
+    async def _v1_hot(self, request: HotRequest) -> HotAnswer:
+        path = request.path
+        if request.query:
+            path = f"{path}?{request.query.decode('latin-1')}"
+        status, payload = await self._answer(request.method, path, request.body)
+        return status, self._headers, payload
+
     async def _v1(self, method: str, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         if method == "OPTIONS":
             await self._preflight(scope, send)
             return
+        if method == "POST":
+            max_body = self._max_body
+            status, payload = await self._answer(
+                method, path, lambda: read_body(scope, receive, max_body)
+            )
+        else:
+            status, payload = await self._answer(method, path, b"")
+        await send_response(send, status, payload, self._headers)
+
+    async def _answer(
+        self, method: str, path: str, body: bytes | Callable[[], Awaitable[bytes]]
+    ) -> tuple[int, bytes]:
+        """The status and body answering ``method path``; ``body``: the request body, or how to
+        read it (once the route is known to be good)."""
         observer = self._observer
         started = observer.begin() if observer is not None else 0
         # What the observer is told if the request never gets an answer (the client went away).
@@ -132,7 +163,8 @@ class RestApp:
                 route = match_route(method, path)
                 if observer is not None:
                     CURRENT_API.set(_RUNTIME_API.get(route.action, ""))
-                body = await read_body(scope, receive, self._max_body) if method == "POST" else b""
+                if not isinstance(body, bytes):
+                    body = await body()
                 payload = await self._dispatch(route, body)
                 status, code = 200, Code.OK
             except RouteError as exc:
@@ -145,7 +177,7 @@ class RestApp:
                 logger.exception("Unexpected error serving %s %s", method, path)
                 message = f"Internal error: {type(exc).__name__}: {exc}"
                 status, payload, code = 500, encode_error(message), Code.INTERNAL
-            await send_response(send, status, payload, self._headers)
+            return status, payload
         finally:
             if observer is not None:
                 model, api = ("", "") if route is None else (route.name, _API[route.action])

@@ -8,6 +8,7 @@ Routed endpoints find the limit the front door serves with in the scope (:func:`
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,6 +30,7 @@ __all__ = [
     "Scope",
     "Send",
     "body_limit",
+    "default_lines",
     "read_body",
     "send_response",
 ]
@@ -115,7 +117,7 @@ def _take_body(cycle: RequestResponseCycle) -> bytes:
 
 
 async def send_response(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+    send: Send, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]]
 ) -> None:
     """Send a complete response; ``headers`` get a ``content-length``.
 
@@ -135,7 +137,7 @@ async def send_response(
 
 
 def _write_whole(
-    cycle: RequestResponseCycle, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+    cycle: RequestResponseCycle, status: int, body: bytes, headers: Sequence[tuple[bytes, bytes]]
 ) -> bool:
     """What uvicorn's ``RequestResponseCycle.send`` does for a ``http.response.start`` with a
     ``content-length`` and a final ``http.response.body``, with the head and the body in one
@@ -153,7 +155,7 @@ def _write_whole(
         or status not in STATUS_LINE
     ):
         return False
-    defaults = _default_lines(cycle.default_headers)
+    defaults = default_lines(cycle.default_headers)
     if defaults is None:
         return False
     head = [STATUS_LINE[status], defaults]
@@ -194,7 +196,7 @@ def _write_whole(
 _defaults_seen: list[object] = [None, b""]
 
 
-def _default_lines(defaults: list[tuple[bytes, bytes]]) -> bytes | None:
+def default_lines(defaults: list[tuple[bytes, bytes]]) -> bytes | None:
     """``defaults`` as head lines, or None if uvicorn's own check would refuse one."""
     if defaults is _defaults_seen[0]:
         lines: bytes = _defaults_seen[1]  # type: ignore[assignment]

@@ -14,6 +14,7 @@ from typing import Final
 
 from pyserving.api.rest.asgi import ASGIApp, Receive, Scope, Send, send_response
 from pyserving.api.rest.errors import http_status
+from pyserving.api.rest.hot import HotAnswer, HotRequest
 from pyserving.codec.json_encode import encode_error
 from pyserving.errors import Code, ServingError
 from pyserving.security.caller import CALLER
@@ -25,7 +26,8 @@ _CHALLENGE: Final = (b"www-authenticate", b'Bearer realm="pyserving"')
 
 
 class AuthMiddleware:
-    """ASGI middleware: see the module docstring."""
+    """ASGI middleware and the hot lane's gate (:class:`pyserving.api.rest.hot.Gate`): see the
+    module docstring."""
 
     def __init__(self, app: ASGIApp, policy: AccessPolicy, metrics_path: str | None) -> None:
         self._app = app
@@ -36,26 +38,46 @@ class AuthMiddleware:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        needed = rest_scope(scope["method"], scope["path"], self._metrics_path)
-        caller = None
-        if needed is not None:
-            credential = None
-            for key, value in scope["headers"]:
-                if key == b"authorization":
-                    credential = value.decode("latin-1")
-                    break
-            try:
-                caller = self._policy.authorize(needed, credential, "rest")
-            except ServingError as error:
-                headers = [_JSON]
-                if error.code is Code.UNAUTHENTICATED:
-                    headers.append(_CHALLENGE)
-                await send_response(
-                    send, http_status(error.code), encode_error(error.message), headers
-                )
-                return
+        try:
+            caller = self._caller(scope["method"], scope["path"], scope["headers"])
+        except ServingError as error:
+            status, headers, body = _refusal(error)
+            await send_response(send, status, body, headers)
+            return
         token = CALLER.set(caller)
         try:
             await self._app(scope, receive, send)
         finally:
             CALLER.reset(token)
+
+    def _caller(self, method: str, path: str, headers: list[tuple[bytes, bytes]]) -> str | None:
+        """Who the request's credential names (None: an open path, or no tokens configured);
+        raises ServingError UNAUTHENTICATED or PERMISSION_DENIED."""
+        needed = rest_scope(method, path, self._metrics_path)
+        if needed is None:
+            return None
+        credential = None
+        for key, value in headers:
+            if key == b"authorization":
+                credential = value.decode("latin-1")
+                break
+        return self._policy.authorize(needed, credential, "rest")
+
+    # The same check on the hot lane (a Gate).
+
+    def admit(self, request: HotRequest) -> HotAnswer | None:
+        try:
+            request.caller = self._caller(request.method, request.path, request.headers)
+        except ServingError as error:
+            return _refusal(error)
+        return None
+
+    def leave(self) -> None:
+        pass
+
+
+def _refusal(error: ServingError) -> HotAnswer:
+    headers = [_JSON]
+    if error.code is Code.UNAUTHENTICATED:
+        headers.append(_CHALLENGE)
+    return http_status(error.code), headers, encode_error(error.message)

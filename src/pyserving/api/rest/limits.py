@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Final
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from pyserving.api.rest.asgi import ASGIApp, Receive, Scope, Send, send_response
+from pyserving.api.rest.hot import HotAnswer, HotRequest
 from pyserving.codec.json_encode import encode_error
 from pyserving.security.scopes import OPEN_PATHS
 
@@ -160,7 +161,8 @@ def guarded_protocol(
 
 
 class InFlightLimit:
-    """ASGI middleware: see the module docstring."""
+    """ASGI middleware and the hot lane's gate (:class:`pyserving.api.rest.hot.Gate`): see the
+    module docstring."""
 
     def __init__(self, app: ASGIApp, limit: int, retry_after_seconds: int = 1) -> None:
         self._app = app
@@ -173,15 +175,30 @@ class InFlightLimit:
             await self._app(scope, receive, send)
             return
         if self.in_flight >= self._limit:
-            message = encode_error(
-                f"The server is serving its limit of {self._limit} requests at once "
-                "(--rest_api_max_in_flight); retry after a moment"
-            )
-            headers = [(b"content-type", b"application/json"), (b"retry-after", self._retry_after)]
-            await send_response(send, 429, message, headers)
+            status, headers, message = self._refusal()
+            await send_response(send, status, message, headers)
             return
         self.in_flight += 1
         try:
             await self._app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+    # The same limit on the hot lane (a Gate; hot requests are never probes).
+
+    def admit(self, request: HotRequest) -> HotAnswer | None:
+        if self.in_flight >= self._limit:
+            return self._refusal()
+        self.in_flight += 1
+        return None
+
+    def leave(self) -> None:
+        self.in_flight -= 1
+
+    def _refusal(self) -> HotAnswer:
+        message = encode_error(
+            f"The server is serving its limit of {self._limit} requests at once "
+            "(--rest_api_max_in_flight); retry after a moment"
+        )
+        headers = [(b"content-type", b"application/json"), (b"retry-after", self._retry_after)]
+        return 429, headers, message

@@ -52,6 +52,7 @@ from pyserving.api.rest.asgi import (
 )
 from pyserving.api.rest.errors import http_status
 from pyserving.api.rest.extensions import HttpRequest, HttpResponse, RouteHandler
+from pyserving.api.rest.hot import HotHandler
 from pyserving.codec.json_encode import encode_error
 from pyserving.errors import Code, ServingError
 
@@ -61,6 +62,7 @@ __all__ = [
     "JsonEndpoint",
     "MethodRoute",
     "Middleware",
+    "RememberingRouter",
     "asgi_route",
     "build_router",
     "json_mount",
@@ -88,6 +90,7 @@ class MethodRoute(Route):
         *,
         name: str | None = None,
         middleware: Sequence[Middleware] = (),
+        hot: HotHandler | None = None,
     ) -> None:
         super().__init__(path, app, methods=methods, name=name)
         # As given, even a plain function (Starlette would wrap one as ``request -> response``),
@@ -95,6 +98,8 @@ class MethodRoute(Route):
         self.app = app
         for cls, args, kwargs in reversed(middleware):
             self.app = cls(self.app, *args, **kwargs)
+        # The hot lane skips the route's middleware: a route with some is never hot.
+        self.hot = None if middleware else hot
         self.methods = None if methods is None else {m.upper() for m in methods}
         self._allow = ", ".join(m.upper() for m in methods or ())
 
@@ -165,9 +170,11 @@ def asgi_route(
     *,
     name: str | None = None,
     middleware: Sequence[Middleware] = (),
+    hot: HotHandler | None = None,
 ) -> MethodRoute:
-    """A route running the raw ASGI ``app`` for ``methods`` (``None``: every method)."""
-    return MethodRoute(path, app, methods, name=name, middleware=middleware)
+    """A route running the raw ASGI ``app`` for ``methods`` (``None``: every method). ``hot``:
+    the same endpoint for requests read whole (see :mod:`pyserving.api.rest.hot`)."""
+    return MethodRoute(path, app, methods, name=name, middleware=middleware, hot=hot)
 
 
 class _JsonNotFound:
@@ -196,26 +203,29 @@ def json_mount(
 
 def build_router(
     routes: Sequence[BaseRoute], default: ASGIApp, middleware: Sequence[Middleware] = ()
-) -> Router:
+) -> RememberingRouter:
     """The front door's router: ``routes`` in order, ``default`` when none matches. Slashes are
     not redirected: ``/readyz/`` is not ``/readyz``, as in TF Serving."""
-    return _RememberingRouter(
+    return RememberingRouter(
         list(routes), redirect_slashes=False, default=default, middleware=middleware
     )
 
 
-class _RememberingRouter(Router):
+class RememberingRouter(Router):
     """A ``Router`` that remembers, per method and path, the plain ``Route`` that matched it in
     full, so that a hot endpoint's requests skip trying the routes before it (a regex match and a
     child scope each). The routes are fixed, and which route matches a path in full depends on
     the method and the (root) path only, so a remembered answer stays right. Mounts (whose child
     scope carries more than path parameters) and partial matches (405) take Starlette's way.
-    ``REMEMBERED`` bounds the memory: past it, everything is forgotten and learnt again."""
+    ``REMEMBERED`` bounds the memory: past it, everything is forgotten and learnt again.
+    :meth:`hot` finds a path's hot handler the same way, for the front door's hot lane."""
 
     REMEMBERED: Final = 4096
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The hot lane (see hot()) skips the router's middleware: with some, nothing is hot.
+        self.hot_lane = not kwargs.get("middleware")
         # (method, path, root path) -> the route and its path parameters, or None: Starlette's
         # way (no route, a Mount, or only a partial match).
         self._matched: dict[tuple[str, str, str], tuple[Route, dict[str, Any]] | None] = {}
@@ -241,6 +251,21 @@ class _RememberingRouter(Router):
         scope["endpoint"] = route.endpoint
         scope["path_params"] = dict(params)  # the endpoint's own copy
         await route.handle(scope, receive, send)
+
+    def hot(self, method: str, path: str) -> tuple[HotHandler, Mapping[str, Any]] | None:
+        """The hot handler of the route serving ``method path`` and its path parameters, if that
+        route has one (see :mod:`pyserving.api.rest.hot`)."""
+        if not self.hot_lane:
+            return None
+        scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+        matched = self._first_full_match(scope)
+        if matched is None:
+            return None
+        route, params = matched
+        hot: HotHandler | None = getattr(route, "hot", None)
+        if hot is None or (route.methods is not None and method not in route.methods):
+            return None
+        return hot, params
 
     def _first_full_match(self, scope: Scope) -> tuple[Route, dict[str, Any]] | None:
         """The route Starlette would run with its path parameters, if a plain ``Route``."""

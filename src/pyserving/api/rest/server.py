@@ -20,6 +20,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from pyserving.api.rest.asgi import ASGIApp
+from pyserving.api.rest.hot import HotLane
 from pyserving.api.rest.http2 import alpn_protocol
 from pyserving.net.listeners import HANDSHAKE_DRAIN_SECONDS, refuse_new_handshakes
 from pyserving.net.ports import BACKLOG, bind_listener
@@ -46,7 +47,8 @@ class RestServer:
     or a port number to bind now; ``ssl_config_file``: serve HTTPS (see
     :mod:`pyserving.security.tls`); ``protocol``: the HTTP protocol class (default uvicorn's
     httptools one; see :func:`pyserving.api.rest.limits.guarded_protocol`); ``http2``: also
-    HTTP/2 for TLS clients choosing it by ALPN (see :mod:`pyserving.api.rest.http2`)."""
+    HTTP/2 for TLS clients choosing it by ALPN (see :mod:`pyserving.api.rest.http2`); ``lane``:
+    the hot lane ``protocol`` serves (see :mod:`pyserving.api.rest.hot`), closed when stopping."""
 
     def __init__(
         self,
@@ -57,6 +59,7 @@ class RestServer:
         ssl_config_file: str = "",
         protocol: type[asyncio.Protocol] | None = None,
         http2: bool = False,
+        lane: HotLane | None = None,
     ) -> None:
         self._ssl = server_ssl_context(ssl_config_file, http2=http2)
         if http2:
@@ -66,6 +69,7 @@ class RestServer:
         self._socket = listener if isinstance(listener, socket.socket) else bind_socket(listener)
         self.port: int = self._socket.getsockname()[1]
         self._app = app
+        self._lane = lane
         self._draining = False
         config = uvicorn.Config(
             self._asgi,
@@ -110,6 +114,8 @@ class RestServer:
         """Refuse new connections, answer the accepted ones, let in-flight requests finish (up
         to the grace period), close (see the module docstring)."""
         self._draining = True
+        if self._lane is not None:
+            self._lane.close()
         if refuse_new_handshakes(self._socket):
             await asyncio.sleep(HANDSHAKE_DRAIN_SECONDS)
             await self._wait_for_fresh_connections()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import orjson
@@ -39,6 +40,7 @@ from pyserving.api.rest.asgi import (
 )
 from pyserving.api.rest.errors import http_status
 from pyserving.api.rest.extensions import HttpRequest, HttpResponse
+from pyserving.api.rest.hot import HotAnswer, HotRequest
 from pyserving.api.rest.router import BaseRoute, asgi_route, json_route
 from pyserving.api.v2 import binary, inference
 from pyserving.codec import v2_json
@@ -84,8 +86,8 @@ class V2Rest:
         model = "/v2/models/{model}"
         version = model + "/versions/{version}"
         routes: list[BaseRoute] = [
-            asgi_route(model + "/infer", self.infer, ["POST"]),
-            asgi_route(version + "/infer", self.infer, ["POST"]),
+            asgi_route(model + "/infer", self.infer, ["POST"], hot=self.infer_hot),
+            asgi_route(version + "/infer", self.infer, ["POST"], hot=self.infer_hot),
             json_route("/v2", {"GET": self._server}),
         ]
         for base in (model, version):
@@ -144,22 +146,36 @@ class V2Rest:
     # -- infer: a raw ASGI endpoint -------------------------------------------------------------
 
     async def infer(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = HotRequest(
+            scope["method"], scope["path"], b"", scope["headers"], b"", scope["path_params"]
+        )
+        limit = body_limit(scope)
+        status, headers, payload = await self.infer_hot(
+            request, lambda: read_body(scope, receive, limit)
+        )
+        await send_response(send, status, payload, headers)
+
+    async def infer_hot(
+        self, request: HotRequest, read: Callable[[], Awaitable[bytes]] | None = None
+    ) -> HotAnswer:
+        """The answer to an infer request; ``read``: how to read the body, when ``request``
+        does not hold it yet (the ASGI path)."""
         observer = self._observer
         started = observer.begin(INFER_API) if observer is not None else 0
-        name, version = _model(scope["path_params"])
+        name, version = _model(request.params)
         status, code = 499, Code.CANCELLED  # what is reported if the client goes away
         try:
             try:
-                body = await read_body(scope, receive, body_limit(scope))
+                body = request.body if read is None else await read()
                 header_length = None
-                for key, value in scope["headers"]:
+                for key, value in request.headers:
                     if key == binary.HEADER_LENGTH:
                         header_length = value
-                request = self._binary.parse_body(body, header_length)
+                parsed = self._binary.parse_body(body, header_length)
                 result = await inference.infer(
-                    self._service, name, version, request, self._timeout_ms
+                    self._service, name, version, parsed, self._timeout_ms
                 )
-                payload, headers = binary.encode_response(request, result)
+                payload, headers = binary.encode_response(parsed, result)
                 status, code = 200, Code.OK
             except BodyTooLarge as exc:
                 status, payload, headers, code = 413, encode_error(exc.message), _JSON, exc.code
@@ -170,11 +186,11 @@ class V2Rest:
                 logger.exception("Unexpected error serving V2 infer for %s", name)
                 message = f"Internal error: {type(exc).__name__}: {exc}"
                 status, payload, headers, code = 500, encode_error(message), _JSON, Code.INTERNAL
-            await send_response(send, status, payload, headers)
+            return status, headers, payload
         finally:
             if observer is not None:
                 observer.end_rest(
-                    scope["method"], scope["path"], name, INFER_API, code, status, started
+                    request.method, request.path, name, INFER_API, code, status, started
                 )
 
 
