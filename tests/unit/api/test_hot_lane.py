@@ -85,7 +85,12 @@ def test_the_v1_hot_handler_answers_as_the_asgi_path(service: ServingService) ->
         found = app.hot("POST", path)
         assert found is not None
         handler, _ = found
-        status, headers, payload = asyncio.run(handler(_request(path, body, query)))
+        request = _request(path, body, query)
+
+        async def answer(request: HotRequest = request) -> HotAnswer:
+            return await handler(request)
+
+        status, headers, payload = asyncio.run(answer())
         url = f"{path}?{query.decode()}" if query else path
         reply = client("POST", url, content=body)
         assert (status, payload) == (reply.status, reply.body), path
