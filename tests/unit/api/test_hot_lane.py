@@ -13,7 +13,7 @@ import pytest
 
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.asgi import Receive, Scope, Send, send_response
-from pyserving.api.rest.hot import HotAnswer, HotLane, HotRequest
+from pyserving.api.rest.hot import HotAnswer, HotHandler, HotLane, HotRequest
 from pyserving.api.rest.router import BaseRoute, Middleware, asgi_route, json_route
 from pyserving.security.caller import CALLER
 from pyserving.service.core import ServingService
@@ -85,16 +85,15 @@ def test_the_v1_hot_handler_answers_as_the_asgi_path(service: ServingService) ->
         found = app.hot("POST", path)
         assert found is not None
         handler, _ = found
-        request = _request(path, body, query)
-
-        async def answer(request: HotRequest = request) -> HotAnswer:
-            return await handler(request)
-
-        status, headers, payload = asyncio.run(answer())
+        status, headers, payload = asyncio.run(_answer(handler, _request(path, body, query)))
         url = f"{path}?{query.decode()}" if query else path
         reply = client("POST", url, content=body)
         assert (status, payload) == (reply.status, reply.body), path
         assert dict(headers)[b"content-type"] == reply.headers["content-type"].encode()
+
+
+async def _answer(handler: HotHandler, request: HotRequest) -> HotAnswer:
+    return await handler(request)
 
 
 class _Gate:
