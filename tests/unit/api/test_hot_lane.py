@@ -15,7 +15,6 @@ from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.asgi import Receive, Scope, Send, send_response
 from pyserving.api.rest.hot import HotAnswer, HotHandler, HotLane, HotRequest
 from pyserving.api.rest.router import BaseRoute, Middleware, asgi_route, json_route
-from pyserving.security.caller import CALLER
 from pyserving.service.core import ServingService
 from pyserving.service.execution import ThreadRunner
 from tests.unit.api.test_front_door import Client, _echo, _Tag
@@ -128,21 +127,6 @@ def test_a_refusal_releases_the_gates_passed_before_it() -> None:
     lane = HotLane(lambda method, path: None, gates, max_body_bytes=1)
     assert not lane.admit(_request("/x", b""))
     assert log == ["admit a", "admit b", "leave a"]
-
-
-def test_the_handler_runs_as_the_admitted_caller() -> None:
-    seen: list[str | None] = []
-
-    async def handler(request: HotRequest) -> HotAnswer:
-        seen.append(CALLER.get())
-        return 200, [], b""
-
-    request = _request("/x", b"")
-    asyncio.run(HotLane.answer(handler, request))
-    request.caller = "ci-bot"
-    asyncio.run(HotLane.answer(handler, request))
-    assert seen == [None, "ci-bot"]
-    assert CALLER.get() is None
 
 
 def test_the_lane_remembers_a_bounded_number_of_paths(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,8 +30,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
-from pyserving.security.caller import CALLER
-
 __all__ = ["Gate", "HotAnswer", "HotFinder", "HotHandler", "HotLane", "HotRequest"]
 
 HotAnswer = tuple[int, Sequence[tuple[bytes, bytes]], bytes]
@@ -114,8 +112,9 @@ class HotLane:
 
     def admit(self, request: HotRequest) -> bool:
         """Whether every gate lets ``request`` through (then :meth:`leave` must follow once it is
-        answered or its client went away). A refused request takes the ASGI path, where the same
-        middleware refuses it the same way."""
+        answered or its client went away; the handler runs as the ``request.caller`` the gates
+        found). A refused request takes the ASGI path, where the same middleware refuses it the
+        same way."""
         gates = self._gates
         for passed, gate in enumerate(gates):
             if gate.admit(request) is not None:
@@ -127,14 +126,3 @@ class HotLane:
     def leave(self) -> None:
         for gate in self._gates:
             gate.leave()
-
-    @staticmethod
-    async def answer(handler: HotHandler, request: HotRequest) -> HotAnswer:
-        """``handler``'s answer to an admitted ``request``, as the caller the gates found."""
-        if request.caller is None:
-            return await handler(request)
-        token = CALLER.set(request.caller)
-        try:
-            return await handler(request)
-        finally:
-            CALLER.reset(token)

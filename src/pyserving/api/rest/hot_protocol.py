@@ -36,6 +36,7 @@ from pyserving.api.rest.asgi import default_lines
 from pyserving.api.rest.hot import HotHandler, HotLane, HotRequest
 from pyserving.api.rest.limits import GuardedHttpToolsProtocol, guarded_protocol
 from pyserving.codec.json_encode import encode_error
+from pyserving.security.caller import CALLER
 
 logger = logging.getLogger("pyserving.rest")
 
@@ -177,13 +178,17 @@ class HotLaneProtocol(GuardedHttpToolsProtocol):
     async def _serve(self, hot: _HotCycle) -> None:
         lane = self.lane
         assert lane is not None
+        request = hot.request
+        caller = None if request.caller is None else CALLER.set(request.caller)
         try:
-            status, headers, body = await lane.answer(hot.handler, hot.request)
+            status, headers, body = await hot.handler(request)
         except Exception as exc:  # a handler answers its own errors: this is a bug
             logger.exception("Unexpected error serving POST %s", hot.request.path)
             message = f"Internal error: {type(exc).__name__}: {exc}"
             status, headers, body = 500, _JSON, encode_error(message)
         finally:
+            if caller is not None:
+                CALLER.reset(caller)
             lane.leave()
         self._write(hot, status, headers, body, lane.open)
 
