@@ -117,6 +117,7 @@ def test_pipelined_requests_are_answered_in_order(server: ServerProcess) -> None
             _post(f"/v2/models/{MODEL}/infer", V2_BODY)
             + _post(f"/v1/models/{MODEL}:predict", v1)
             + _post(f"/v2/models/{MODEL}/infer", b"{")  # bad JSON: its 400, in its turn
+            + f"GET /v1/models/{MODEL} HTTP/1.1\r\nHost: x\r\n\r\n".encode()  # the ASGI path
             + _post(f"/v1/models/{MODEL}/versions/123:predict", v1)
         )
         responses = _Responses(sock)
@@ -126,6 +127,8 @@ def test_pipelined_requests_are_answered_in_order(server: ServerProcess) -> None
         assert (status, json.loads(body)) == ("HTTP/1.1 200 OK", {"predictions": [5.5]})
         status, _, body = responses.next()
         assert status == "HTTP/1.1 400 Bad Request" and "error" in json.loads(body)
+        status, _, body = responses.next()
+        assert status == "HTTP/1.1 200 OK" and "model_version_status" in json.loads(body)
         status, _, body = responses.next()
         assert (status, json.loads(body)) == ("HTTP/1.1 200 OK", {"predictions": [5.5]})
 

@@ -7,6 +7,10 @@ Dispatch follows TF Serving's http_server.cc for its API: a path (with its query
 path. Every other request goes to the front door's Starlette router (probes, metrics, the admin
 API, later protocols; see :mod:`pyserving.api.rest.router`); what no route matches falls back to
 TF Serving: the ``/v1`` handler (its ``Malformed request`` errors) or its 404 HTML page.
+
+:meth:`RestApp.hot` tells the front door's hot lane (:mod:`pyserving.api.rest.hot`) which
+requests it can answer without the ASGI machinery: ``POST``s under ``/v1/models``, and the
+routes declared with a hot form; both forms of an endpoint share one answering function.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ POST   /v2/repository/models/{m}/unload                stop serving m
 ``/v2/health/live`` and ``/v2/health/ready`` are the probes' routes. A version ``{v}`` is a
 number or a version label. Errors are ``{"error": "<message>"}`` with the HTTP status of their
 code (400 for bad input, 404 for an unknown model, 413 for a body over the limit). Infer is a raw
-ASGI route (no request object on the hot path) and is reported to the request observer (metrics,
-access log) like ``/v1`` requests, with API ``ModelInfer``; the others are JSON routes.
+ASGI route with a hot form (:meth:`V2Rest.infer_hot`, for requests the front door's hot lane reads
+whole: see :mod:`pyserving.api.rest.hot`), reported to the request observer (metrics, access log)
+like ``/v1`` requests, with API ``ModelInfer``; the others are JSON routes.
 """
 
 from __future__ import annotations
