@@ -1,1 +1,2 @@
-"""Socket helpers shared by the front ends: reserving ports early, closing listeners cleanly."""
+"""What the front ends share below HTTP and gRPC: reserving ports early, closing listeners cleanly,
+starting request handlers eagerly."""

@@ -140,3 +140,22 @@ def test_the_lane_remembers_a_bounded_number_of_paths(monkeypatch: pytest.Monkey
     for path in ("/a", "/a", "/b", "/a", "/c", "/a"):
         assert lane.find("POST", path) is None
     assert asked == ["/a", "/b", "/c", "/a"]  # full at /c: forgotten, then learnt again
+
+
+def test_requests_start_eagerly_only_while_they_arrive_one_at_a_time() -> None:
+    lane = HotLane(lambda method, path: None, max_body_bytes=1)
+    eager = []
+    for _ in range(HotLane.ALONE_STREAK + 2):  # one at a time: eager from the streak's end on
+        eager.append(lane.starting())
+        lane.finished()
+    assert eager == [False] * (HotLane.ALONE_STREAK - 1) + [True] * 3
+    assert lane.starting()  # alone
+    assert not lane.starting()  # overlapping: a Task, and the streak starts over
+    lane.finished()
+    lane.finished()
+    streak = []
+    for _ in range(HotLane.ALONE_STREAK):
+        streak.append(lane.starting())
+        lane.finished()
+    assert streak == [False] * (HotLane.ALONE_STREAK - 1) + [True]
+    assert lane.serving == 0

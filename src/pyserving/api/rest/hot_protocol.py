@@ -12,11 +12,11 @@ that, once a request's headers are in, decides whether the request is hot:
   lane open (the server is not draining).
 
 A hot request's body is collected under the same timers and limits as any other; when it is
-complete its handler runs as a Task (uvicorn's shutdown waits for it like any request's), and its
-answer is written whole in one socket write, by uvicorn's rules for the head (its ``date``
-header, ``connection: close`` when the connection is not kept). The handler is not started
-eagerly in the callback that read the request: measured at 32 clients, an eager start cost the
-event loop ~20 µs more per request than a Task (half_plus_two, V2 JSON, loop-thread CPU).
+complete its handler starts: eagerly, in the callback that read it, while requests arrive one at
+a time, else as a Task (see :meth:`pyserving.api.rest.hot.HotLane.starting`; uvicorn's shutdown
+waits for the Task like any request's). Its answer is written whole in one socket write, by
+uvicorn's rules for the head (its ``date`` header, ``connection: close`` when the connection is
+not kept).
 
 uvicorn's connection logic keeps working around a hot request: it sees a request cycle
 (:class:`_HotCycle`) that says whether the response is complete, so a pipelined request waits
@@ -36,6 +36,7 @@ from pyserving.api.rest.asgi import default_lines
 from pyserving.api.rest.hot import HotHandler, HotLane, HotRequest
 from pyserving.api.rest.limits import GuardedHttpToolsProtocol, guarded_protocol
 from pyserving.codec.json_encode import encode_error
+from pyserving.net.eager import start_eagerly
 from pyserving.security.caller import CALLER
 
 logger = logging.getLogger("pyserving.rest")
@@ -171,13 +172,18 @@ class HotLaneProtocol(GuardedHttpToolsProtocol):
         chunks = hot.body
         hot.request.body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         hot.body = []
-        task = self.loop.create_task(self._serve(hot))
+        lane = self.lane
+        assert lane is not None
+        if lane.starting():
+            task = start_eagerly(self.loop, self._serve(hot, lane))
+            if task is None:
+                return
+        else:
+            task = self.loop.create_task(self._serve(hot, lane))
         self.tasks.add(task)  # uvicorn's shutdown waits for these
         task.add_done_callback(self.tasks.discard)
 
-    async def _serve(self, hot: _HotCycle) -> None:
-        lane = self.lane
-        assert lane is not None
+    async def _serve(self, hot: _HotCycle, lane: HotLane) -> None:
         request = hot.request
         caller = None if request.caller is None else CALLER.set(request.caller)
         try:
@@ -190,6 +196,7 @@ class HotLaneProtocol(GuardedHttpToolsProtocol):
             if caller is not None:
                 CALLER.reset(caller)
             lane.leave()
+            lane.finished()
         self._write(hot, status, headers, body, lane.open)
 
     def _write(

@@ -27,8 +27,8 @@ from grpc.aio import AbortError
 
 from pyserving.api.grpc.transport.zttp_server import wire
 from pyserving.api.grpc.transport.zttp_server.context import ServicerContext
-from pyserving.api.grpc.transport.zttp_server.eager import start_eagerly
 from pyserving.errors import Code, ServingError
+from pyserving.net.eager import start_eagerly
 
 if TYPE_CHECKING:
     from pyserving.api.grpc.transport.zttp_server.connection import Http2Connection

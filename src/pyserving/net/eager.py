@@ -2,9 +2,10 @@
 coroutine that suspends gets an :class:`asyncio.Task` to continue it (Python 3.12's eager tasks;
 on 3.11 done here by hand).
 
-A unary RPC whose model runs on the event loop thread never suspends: it is parsed, served and
-answered inside the ``data_received`` callback that read it, with no Task, no extra loop
-iteration, and its response written by that callback's flush.
+A request whose model runs on the event loop thread never suspends: it is parsed, served and
+answered inside the ``data_received`` callback that read it, with no Task and no extra loop
+iteration (the zttp gRPC server's unary calls, the REST hot lane's requests, each while requests
+arrive one at a time).
 """
 
 from __future__ import annotations

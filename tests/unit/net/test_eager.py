@@ -1,11 +1,11 @@
-"""``start_eagerly``: the zttp server's eager start of a call's handler."""
+"""``start_eagerly``: the eager start of a request handler (zttp gRPC calls, REST hot requests)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
 
-from pyserving.api.grpc.transport.zttp_server.eager import start_eagerly
+from pyserving.net.eager import start_eagerly
 
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("eager_test", default="caller")
 
