@@ -83,10 +83,10 @@ class BatchingRunner:
         if options is None or not feeds:
             return await self._fallback.run(lease, feeds, fetches, timeout_ms)
         try:
-            key: _QueueKey = (
-                tuple([(name, tensor.dtype) for name, tensor in feeds.items()]),
-                tuple(fetches),
-            )
+            dtypes = []
+            for name, tensor in feeds.items():  # a loop: a comprehension is one more call
+                dtypes.append((name, tensor.dtype))
+            key: _QueueKey = (tuple(dtypes), tuple(fetches))
             assert entry is not None
             queue = entry.queues.get(key)
             if queue is None or queue.loop.is_closed():
