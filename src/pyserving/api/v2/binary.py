@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+import orjson
 
 from pyserving.codec import v2_json
 from pyserving.codec.v2_raw import raw_buffer
@@ -206,7 +207,7 @@ def encode_response(
     if result.id:
         response["id"] = result.id
     response["outputs"] = tensors
-    header = v2_json.dumps(response)
+    header = orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)  # v2_json.dumps, inline
     if not chunks:
         return header, _JSON_HEADERS
     headers = [(b"content-type", BINARY_TYPE), (HEADER_LENGTH, str(len(header)).encode())]

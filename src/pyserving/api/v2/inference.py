@@ -50,7 +50,7 @@ def model_spec(name: str, version: str, signature_name: str = "") -> ModelSpec:
 async def infer(
     service: ServingService, name: str, version: str, request: V2Request, timeout_ms: int
 ) -> V2Result:
-    spec = model_spec(name, version, request.signature_name)
+    spec = model_spec(name, version, request.signature_name if request.parameters else "")
     inputs: dict[str, np.ndarray] = {}
     for tensor in request.inputs:
         if tensor.name in inputs:
