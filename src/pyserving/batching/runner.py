@@ -83,16 +83,24 @@ class BatchingRunner:
         if options is None or not feeds:
             return await self._fallback.run(lease, feeds, fetches, timeout_ms)
         try:
+            # One loop for the queue key and the task size (a comprehension and task_size would
+            # be two more calls per request); task_size raises the error of inputs without a
+            # shared dim 0.
             dtypes = []
-            for name, tensor in feeds.items():  # a loop: a comprehension is one more call
+            size = -1
+            for name, tensor in feeds.items():
                 dtypes.append((name, tensor.dtype))
+                shape = tensor.shape
+                if not shape or (size >= 0 and shape[0] != size):
+                    task_size(feeds)
+                size = shape[0]
             key: _QueueKey = (tuple(dtypes), tuple(fetches))
             assert entry is not None
             queue = entry.queues.get(key)
             if queue is None or queue.loop.is_closed():
                 queue = self._new_queue(entry, options, fetches)
                 entry.queues[key] = queue
-            futures = queue.add(Request(lease, timeout_ms), feeds, task_size(feeds))
+            futures = queue.add(Request(lease, timeout_ms), feeds, size)
         except BaseException:
             lease.release()  # nothing was queued: the lease is still ours alone
             raise

@@ -47,16 +47,14 @@ _ALL_OUTPUTS: dict[int, tuple[Signature, list[str], list[str]]] = {}
 _MAX_CACHED: Final = 256
 
 
-def _all_outputs(signature: Signature) -> tuple[list[str], list[str]]:
-    entry = _ALL_OUTPUTS.get(id(signature))
-    if entry is not None and entry[0] is signature:
-        return entry[1], entry[2]
+def _cache_all_outputs(signature: Signature) -> tuple[Signature, list[str], list[str]]:
+    """The entry of ``signature`` in ``_ALL_OUTPUTS``, new (looked up inline by callers)."""
     names = [spec.name for spec in signature.outputs.values()]
     aliases = list(signature.outputs)
     if len(_ALL_OUTPUTS) >= _MAX_CACHED:
         _ALL_OUTPUTS.clear()
-    _ALL_OUTPUTS[id(signature)] = (signature, names, aliases)
-    return names, aliases
+    entry = _ALL_OUTPUTS[id(signature)] = (signature, names, aliases)
+    return entry
 
 
 def find_predict_signature(signatures: Mapping[str, Signature], name: str) -> Signature:
@@ -97,8 +95,10 @@ def plan_predict(
             feeds: dict[str, np.ndarray] = {}
             for alias, tensor in inputs.items():
                 feeds[spec_inputs[alias].name] = tensor
-            every_name, every_alias = _all_outputs(signature)
-            return PredictPlan(signature.key, feeds, every_name, every_alias)
+            entry = _ALL_OUTPUTS.get(id(signature))
+            if entry is None or entry[0] is not signature:
+                entry = _cache_all_outputs(signature)
+            return PredictPlan(signature.key, feeds, entry[1], entry[2])
     sent = set(inputs)
     expected = set(signature.inputs)
     missing_required = expected - sent - set(signature.defaults)
