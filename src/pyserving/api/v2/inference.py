@@ -26,7 +26,7 @@ from pyserving.service.calls import Feeds, PredictCall
 from pyserving.service.core import ServingService
 from pyserving.service.predict import find_predict_signature
 from pyserving.service.types import ModelSpec
-from pyserving.signature import Signature, TensorSpec
+from pyserving.signature import DEFAULT_SERVING_SIGNATURE, Signature, TensorSpec
 
 # The V2 ``platform`` of each model platform (Triton's names where it has one).
 PLATFORMS = {"tensorflow": "tensorflow_savedmodel", "onnx": "onnxruntime_onnx"}
@@ -77,7 +77,9 @@ class _InferCall(PredictCall):
     tensors: list[V2Input]
 
     def plan(self, signatures: Mapping[str, Signature]) -> tuple[Feeds, Sequence[str]]:
-        signature = find_predict_signature(signatures, self.spec.signature_name)
+        signature = signatures.get(self.spec.signature_name or DEFAULT_SERVING_SIGNATURE)
+        if signature is None:
+            signature = find_predict_signature(signatures, self.spec.signature_name)  # its error
         spec_inputs = signature.inputs
         for tensor in self.tensors:
             expected = spec_inputs.get(tensor.name)
