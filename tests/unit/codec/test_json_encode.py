@@ -220,7 +220,7 @@ def test_small_float_tensors_spell_as_the_nested_writer_does(
     # Small float tensors take the shape-template path; the texts and brackets must be what the
     # general (nested) writer produces, non-finite values and precisions included.
     values = np.array([0.1, 3.0, -2.5, np.nan, np.inf, -np.inf, 1e-7, 2.59000015, 123456789.0])
-    array = np.resize(values, shape).astype(dtype)
+    array: np.ndarray = np.resize(values, shape).astype(dtype)
     text = whole_text(array, "y")
     nested = nest(_leaf_texts(array, _checked_dtype(array), "y"), array.shape)
     assert text == (nested[0] if array.ndim == 0 else "[" + ",".join(nested) + "]")
