@@ -201,6 +201,7 @@ class BatchQueue:
             batch = self.batches.popleft()
             batch.closed = True
             kept: list[Task] = []
+            rows = 0
             for task in batch.tasks:
                 if task.future.done() or task.deadline <= now:
                     if not task.future.done():
@@ -208,10 +209,11 @@ class BatchQueue:
                     task.request.task_done()
                 else:
                     kept.append(task)
+                    rows += task.size  # summed here: a generator is one more call per task
             self.queued_tasks -= len(batch.tasks)
             if kept:
                 batch.tasks = kept
-                batch.rows = sum(task.size for task in kept)
+                batch.rows = rows
                 batch.started = now
                 return batch
             if batch.timer is not None:
