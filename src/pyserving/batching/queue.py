@@ -89,6 +89,23 @@ class BatchQueue:
             )
         now = time.monotonic()
         deadline = now + request.timeout_ms / 1000 if request.timeout_ms > 0 else math.inf
+        batches = self.batches
+        if batches:
+            batch = batches[-1]
+            if not batch.closed and batch.rows + size <= self._limit:
+                # The usual task: it fits the open batch whole (what _plan and _batch_for decide
+                # for it, without their calls and lists).
+                future: asyncio.Future[Outputs] = self.loop.create_future()
+                batch.tasks.append(Task(request, feeds, size, future, now, deadline))
+                batch.rows += size
+                if deadline < batch.deadline:
+                    batch.deadline = deadline
+                    self._arm(batch)
+                if batch.rows >= self._limit:
+                    batch.closed = True
+                self.queued_tasks += 1
+                self._poke(self)
+                return [future]
         pieces, new_batches = self._plan(size)
         if len(self.batches) + new_batches > options.max_enqueued_batches:
             raise unavailable(QUEUE_FULL)
@@ -98,7 +115,7 @@ class BatchQueue:
         for rows in pieces:
             batch = self._batch_for(rows, now)
             part = feeds if len(pieces) == 1 else _rows(feeds, start, rows)
-            future: asyncio.Future[Outputs] = self.loop.create_future()
+            future = self.loop.create_future()
             batch.add(Task(request, part, rows, future, now, deadline))
             if deadline < batch.deadline:
                 batch.deadline = deadline
@@ -184,6 +201,7 @@ class BatchQueue:
             batch = self.batches.popleft()
             batch.closed = True
             kept: list[Task] = []
+            rows = 0
             for task in batch.tasks:
                 if task.future.done() or task.deadline <= now:
                     if not task.future.done():
@@ -191,10 +209,11 @@ class BatchQueue:
                     task.request.task_done()
                 else:
                     kept.append(task)
+                    rows += task.size  # summed here: a generator is one more call per task
             self.queued_tasks -= len(batch.tasks)
             if kept:
                 batch.tasks = kept
-                batch.rows = sum(task.size for task in kept)
+                batch.rows = rows
                 batch.started = now
                 return batch
             if batch.timer is not None:
@@ -225,7 +244,10 @@ class BatchQueue:
             sizes = [task.size for task in tasks]
             padded = self.options.padded_size(batch.rows) if batch.rows else 0
             feeds = merge_inputs(
-                [task.feeds for task in tasks], padded, self.options.pad_variable_length_inputs
+                [task.feeds for task in tasks],
+                padded,
+                self.options.pad_variable_length_inputs,
+                rows=batch.rows,
             )
             model = tasks[0].request.lease.model
             # Batches run untimed (waiters enforce their own deadlines); small graphs run right

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -70,35 +70,45 @@ class BatchingRunner:
             num_batch_threads, thread_name=thread_name, observer=observer
         )
 
-    async def run(
+    def run(
         self,
         lease: Lease,
         feeds: Mapping[str, np.ndarray],
         fetches: Sequence[str],
         timeout_ms: int = 0,
-    ) -> list[np.ndarray]:
+    ) -> Awaitable[list[np.ndarray]]:
+        """Not a coroutine: for the usual request (one task) the awaitable is the task's future
+        itself, one coroutine frame less per request. Errors of queueing raise here."""
         model = lease.model
         entry = self._policy.entry(model, lease.name)
         options = entry.options if entry is not None else None
         if options is None or not feeds:
-            return await self._fallback.run(lease, feeds, fetches, timeout_ms)
+            return self._fallback.run(lease, feeds, fetches, timeout_ms)
         try:
-            key: _QueueKey = (
-                tuple([(name, tensor.dtype) for name, tensor in feeds.items()]),
-                tuple(fetches),
-            )
+            # One loop for the queue key and the task size (a comprehension and task_size would
+            # be two more calls per request); task_size raises the error of inputs without a
+            # shared dim 0.
+            dtypes = []
+            size = -1
+            for name, tensor in feeds.items():
+                dtypes.append((name, tensor.dtype))
+                shape = tensor.shape
+                if not shape or (size >= 0 and shape[0] != size):
+                    task_size(feeds)
+                size = shape[0]
+            key: _QueueKey = (tuple(dtypes), tuple(fetches))
             assert entry is not None
             queue = entry.queues.get(key)
             if queue is None or queue.loop.is_closed():
                 queue = self._new_queue(entry, options, fetches)
                 entry.queues[key] = queue
-            futures = queue.add(Request(lease, timeout_ms), feeds, task_size(feeds))
+            futures = queue.add(Request(lease, timeout_ms), feeds, size)
         except BaseException:
             lease.release()  # nothing was queued: the lease is still ours alone
             raise
         if len(futures) == 1:
-            return await futures[0]
-        return await _gather_parts(futures)
+            return futures[0]
+        return _gather_parts(futures)
 
     def queued_tasks(self) -> dict[str, int]:
         """Tasks waiting in the queues, by model name (a snapshot; safe from any thread)."""

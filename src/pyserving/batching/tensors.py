@@ -37,16 +37,24 @@ def task_size(feeds: Mapping[str, np.ndarray]) -> int:
 
 
 def merge_inputs(
-    parts: Sequence[Mapping[str, np.ndarray]], padded_rows: int, pad_variable_length: bool
+    parts: Sequence[Mapping[str, np.ndarray]],
+    padded_rows: int,
+    pad_variable_length: bool,
+    *,
+    rows: int | None = None,
 ) -> dict[str, np.ndarray]:
     """One feed dict for the batch: ``parts`` (each task's feeds) stacked on dim 0, then padded
-    with copies of the last part's first row up to ``padded_rows``."""
+    with copies of the last part's first row up to ``padded_rows``. ``rows``: the parts' rows
+    together, when the caller knows them (else counted here)."""
     if len(parts) == 1 and padded_rows <= _rows(parts[0]):
         return dict(parts[0])  # one task, no padding: its feeds as they are (the c=1 batch)
-    rows = sum(_rows(part) for part in parts)
+    if rows is None:
+        rows = sum(_rows(part) for part in parts)
     merged: dict[str, np.ndarray] = {}
     for name in parts[0]:
-        tensors = [part[name] for part in parts]
+        tensors = []
+        for part in parts:  # loops, not comprehensions: these run once per task
+            tensors.append(part[name])
         if _same_shapes(tensors):
             pass
         elif pad_variable_length:
@@ -80,9 +88,12 @@ def split_outputs(
         return [list(outputs)]
     results: list[list[np.ndarray]] = []
     start = 0
-    for size in sizes:
+    for size in sizes:  # loops, not comprehensions: these run once per task
         end = start + size
-        results.append([output[start:end] for output in outputs])
+        mine = []
+        for output in outputs:
+            mine.append(output[start:end])
+        results.append(mine)
         start = end
     return results
 
@@ -95,7 +106,10 @@ def _rows(feeds: Mapping[str, np.ndarray]) -> int:
 
 def _same_shapes(tensors: Sequence[np.ndarray]) -> bool:
     inner = tensors[0].shape[1:]
-    return all(tensor.shape[1:] == inner for tensor in tensors)
+    for tensor in tensors:  # noqa: SIM110 (a loop: a generator is one more call per task)
+        if tensor.shape[1:] != inner:
+            return False
+    return True
 
 
 def _pad_to_common_shape(name: str, tensors: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -49,7 +49,11 @@ def max_elements() -> int:
 
 def check_request(counts: Iterable[int]) -> None:
     """Refuse a request whose input tensors hold more than the cap together."""
-    total = sum(counts)
+    check_total(sum(counts))
+
+
+def check_total(total: int) -> None:
+    """Refuse a request whose input tensors hold ``total`` elements together, if over the cap."""
     if total > _max_elements:
         raise _over(f"The request's input tensors have {total} elements")
 

@@ -43,8 +43,30 @@ def whole_text(array: np.ndarray, alias: str) -> str:
         if array.ndim == 0:
             return orjson.dumps(array.item()).decode()
         return orjson.dumps(np.ascontiguousarray(array), option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    if dtype in _FLOATS and 0 < array.size <= _TEMPLATE_ELEMENTS and array.ndim:
+        # A small float tensor: its texts into the brackets of its shape, one % format.
+        shape = array.shape
+        template = _TEMPLATES.get(shape)
+        if template is None:
+            template = _template(shape)
+        return template % tuple(format_float_array(array.reshape(-1)))
     items = nest(_leaf_texts(array, dtype, alias), array.shape)
     return items[0] if array.ndim == 0 else "[" + ",".join(items) + "]"
+
+
+# The bracket layout of small shapes ("[[%s],[%s]]" for (2, 1)), built once per shape: at most
+# _TEMPLATES_KEPT of them (then all forgotten), each of at most _TEMPLATE_ELEMENTS elements.
+_TEMPLATE_ELEMENTS: Final = 64
+_TEMPLATES_KEPT: Final = 256
+_TEMPLATES: dict[tuple[int, ...], str] = {}
+
+
+def _template(shape: tuple[int, ...]) -> str:
+    template = "[" + ",".join(nest(["%s"] * math.prod(shape), shape)) + "]"
+    if len(_TEMPLATES) >= _TEMPLATES_KEPT:
+        _TEMPLATES.clear()
+    _TEMPLATES[shape] = template
+    return template
 
 
 def row_texts(array: np.ndarray, alias: str) -> list[str]:

@@ -85,7 +85,15 @@ class ServableHandle:
         self.model = servable.model
 
     def release(self) -> None:
-        self._servable._release(self)
+        # LoadedServable._release, inline (one call less per request): same lock, same counts.
+        servable = self._servable
+        with servable._lock:
+            if self._released:  # a second release() of the same handle is a no-op
+                return
+            self._released = True
+            servable._refs -= 1
+            if servable._refs == 0 and servable._closed:
+                servable._cond.notify_all()
 
     def __enter__(self) -> ServableHandle:
         return self

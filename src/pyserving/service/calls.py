@@ -18,7 +18,7 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from pyserving.codec.element_limit import check_request
+from pyserving.codec.element_limit import check_total
 from pyserving.errors import ModelRunError, ServingError
 from pyserving.service import examples
 from pyserving.service.input_errors import explain_input_error
@@ -89,23 +89,32 @@ class PredictCall:
     def plan(self, signatures: Mapping[str, Signature]) -> tuple[Feeds, Sequence[str]]:
         if callable(self.inputs):
             self.inputs = self.inputs(signatures)
-        signature = find_predict_signature(signatures, self.spec.signature_name)
+        return self.plan_signature(find_predict_signature(signatures, self.spec.signature_name))
+
+    def plan_signature(self, signature: Signature) -> tuple[Feeds, Sequence[str]]:
+        """:meth:`plan` once the request's signature is found and its inputs decoded (for
+        calls that check more against the signature first)."""
         self._signature = signature
-        plan = plan_predict(
-            signature, self.inputs, self.output_filter, check_method_name=self._check
-        )
+        inputs = self.inputs
+        assert not callable(inputs), "plan_signature() before the inputs are decoded"
+        plan = plan_predict(signature, inputs, self.output_filter, check_method_name=self._check)
         # Every protocol's inputs, decoded: the decoders refused any one tensor over the cap.
-        check_request(tensor.size for tensor in plan.feeds.values())
+        total = 0
+        for tensor in plan.feeds.values():  # a loop: a generator is one more call per request
+            total += tensor.size
+        check_total(total)
         self._plan = plan
         return plan.feeds, plan.fetch_names
 
     def finish(self, version: int, outputs: list[np.ndarray]) -> PredictResult:
         plan = self._plan
         assert plan is not None, "finish() before plan()"
-        return PredictResult(
-            ResolvedSpec(self.spec.name, version, plan.signature_name),
-            dict(zip(plan.fetch_aliases, outputs, strict=True)),
-        )
+        aliases = plan.fetch_aliases
+        if len(aliases) == 1 and len(outputs) == 1:  # the usual one output: no zip
+            named = {aliases[0]: outputs[0]}
+        else:
+            named = dict(zip(aliases, outputs, strict=True))
+        return PredictResult(ResolvedSpec(self.spec.name, version, plan.signature_name), named)
 
     def explain(self, error: ModelRunError) -> ServingError:
         """Names the inputs whose dtype or shape differ from the signature's (see

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Protocol
 
@@ -46,16 +46,18 @@ class ModelRunner(Protocol):
     """How the core executes a model run: the seam where batching plugs in.
 
     ``run`` takes ownership of ``lease`` and must release it exactly once, after the model has
-    finished with the request's tensors (not merely when the caller stops waiting).
+    finished with the request's tensors (not merely when the caller stops waiting). It returns
+    an awaitable of the outputs (a coroutine, or a future: a runner that has a future for the
+    answer returns it rather than a coroutine around it); it may raise before returning one.
     """
 
-    async def run(
+    def run(
         self,
         lease: Lease,
         feeds: Mapping[str, np.ndarray],
         fetches: Sequence[str],
         timeout_ms: int = 0,
-    ) -> list[np.ndarray]: ...
+    ) -> Awaitable[list[np.ndarray]]: ...
 
 
 class ThreadRunner:

@@ -6,7 +6,7 @@ Messages and codes are TF Serving's (predict_util.cc), so clients see the same e
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
@@ -20,12 +20,41 @@ from pyserving.service.method_names import (
 from pyserving.signature import DEFAULT_SERVING_SIGNATURE, CallKind, Signature
 
 
-@dataclass(frozen=True, slots=True)
 class PredictPlan:
-    signature_name: str
-    feeds: dict[str, np.ndarray]
-    fetch_names: list[str]
-    fetch_aliases: list[str]
+    """One request's run: ``feeds`` by tensor name, the fetches' tensor names and aliases in
+    order. A plain slotted class (built per request; a frozen dataclass costs twice as much).
+    The fetch lists may be shared between plans: never mutate them."""
+
+    __slots__ = ("feeds", "fetch_aliases", "fetch_names", "signature_name")
+
+    def __init__(
+        self,
+        signature_name: str,
+        feeds: dict[str, np.ndarray],
+        fetch_names: list[str],
+        fetch_aliases: list[str],
+    ) -> None:
+        self.signature_name = signature_name
+        self.feeds = feeds
+        self.fetch_names = fetch_names
+        self.fetch_aliases = fetch_aliases
+
+
+# Each signature's fetches of every output, (names, aliases), built once: by id(), holding the
+# signature so that its id is not reused while it is here. At most _MAX_CACHED signatures (then
+# forgotten and built again), so unloaded versions' signatures are not kept without bound.
+_ALL_OUTPUTS: dict[int, tuple[Signature, list[str], list[str]]] = {}
+_MAX_CACHED: Final = 256
+
+
+def _cache_all_outputs(signature: Signature) -> tuple[Signature, list[str], list[str]]:
+    """The entry of ``signature`` in ``_ALL_OUTPUTS``, new (looked up inline by callers)."""
+    names = [spec.name for spec in signature.outputs.values()]
+    aliases = list(signature.outputs)
+    if len(_ALL_OUTPUTS) >= _MAX_CACHED:
+        _ALL_OUTPUTS.clear()
+    entry = _ALL_OUTPUTS[id(signature)] = (signature, names, aliases)
+    return entry
 
 
 def find_predict_signature(signatures: Mapping[str, Signature], name: str) -> Signature:
@@ -55,19 +84,21 @@ def plan_predict(
             f"{{{PREDICT_METHOD}, {CLASSIFY_METHOD}, {REGRESS_METHOD}}}. "
             f"Was: {method_name(signature)}",
         )
-    if (
-        not output_filter
-        and len(inputs) == len(signature.inputs)
-        and all(alias in signature.inputs for alias in inputs)
-    ):
+    spec_inputs = signature.inputs
+    if not output_filter and len(inputs) == len(spec_inputs):
         # The common request: exactly the signature's inputs, every output. Same result as below.
-        spec_inputs = signature.inputs
-        return PredictPlan(
-            signature.key,
-            {spec_inputs[alias].name: tensor for alias, tensor in inputs.items()},
-            [spec.name for spec in signature.outputs.values()],
-            list(signature.outputs),
-        )
+        # Loops, not comprehensions: each comprehension is one more function call per request.
+        for alias in inputs:
+            if alias not in spec_inputs:
+                break
+        else:
+            feeds: dict[str, np.ndarray] = {}
+            for alias, tensor in inputs.items():
+                feeds[spec_inputs[alias].name] = tensor
+            entry = _ALL_OUTPUTS.get(id(signature))
+            if entry is None or entry[0] is not signature:
+                entry = _cache_all_outputs(signature)
+            return PredictPlan(signature.key, feeds, entry[1], entry[2])
     sent = set(inputs)
     expected = set(signature.inputs)
     missing_required = expected - sent - set(signature.defaults)
@@ -79,9 +110,9 @@ def plan_predict(
             f"Sent extra: {{{_joined(sent - expected)}}}. "
             f"Missing but required: {{{_joined(missing_required)}}}.",
         )
-    feeds: dict[str, np.ndarray] = {}
+    feeds = {}
     for alias, tensor in inputs.items():
-        spec = signature.inputs.get(alias)
+        spec = spec_inputs.get(alias)
         if spec is None:
             raise ServingError(
                 Code.INVALID_ARGUMENT,

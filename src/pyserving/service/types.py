@@ -26,7 +26,11 @@ class ModelSpec:
 InputDecoder = Callable[[Mapping[str, Signature]], Mapping[str, np.ndarray]]
 
 
-@dataclass(frozen=True, slots=True)
+# The results below are built per request: plain (not frozen) slotted dataclasses, as a frozen
+# dataclass's __init__ costs twice or more a plain one's. Nothing mutates them.
+
+
+@dataclass(slots=True)
 class ResolvedSpec:
     """The model_spec echoed in responses: request name, resolved signature, served version."""
 
@@ -35,7 +39,7 @@ class ResolvedSpec:
     signature_name: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PredictResult:
     spec: ResolvedSpec
     outputs: Mapping[str, np.ndarray]

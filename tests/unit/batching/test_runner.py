@@ -47,7 +47,13 @@ async def entered(model: RecordingModel, calls: int = 1) -> None:
 
 
 def submit(runner: BatchingRunner, lease: Any, x: np.ndarray, **kw: Any) -> asyncio.Task[Any]:
-    return asyncio.ensure_future(runner.run(lease, {"x:0": x}, kw.pop("fetches", FETCH), **kw))
+    """A task that runs ``x``: it enqueues in its first step, as a request's task does."""
+    fetches = kw.pop("fetches", FETCH)
+
+    async def request() -> Any:
+        return await runner.run(lease, {"x:0": x}, fetches, **kw)
+
+    return asyncio.ensure_future(request())
 
 
 async def hold_thread(runner: BatchingRunner, owner: Any) -> asyncio.Task[Any]:
@@ -430,7 +436,7 @@ def test_a_lone_request_on_a_loop_queue_runs_at_once_and_arrivals_together_still
         # Alone, a request runs inside its first step: the coroutine never suspends.
         lone = run(column(7))
         with pytest.raises(StopIteration) as done:
-            lone.send(None)
+            lone.__await__().send(None)  # a future or a coroutine
         np.testing.assert_array_equal(done.value.value[0], column(15))
         del model.batch_sizes[:]
         # Three arrive in one iteration: the first runs at once, the next two share the pump's

@@ -15,6 +15,7 @@ from pyserving.codec.json_encode import (
     encode_regress_response,
 )
 from pyserving.codec.json_tensor import Format
+from pyserving.codec.tensor_text import _checked_dtype, _leaf_texts, nest, whole_text
 from pyserving.errors import Code, ServingError
 
 ROW = Format.ROW
@@ -207,3 +208,20 @@ def test_generic_documents() -> None:
         b'{"model_version_status":[{"version":"1"}]}'
     )
     assert encode_json({"a": np.array([1, 2])}) == b'{"a":[1,2]}'
+
+
+@pytest.mark.parametrize(
+    "shape", [(1,), (3,), (3, 1), (2, 3), (2, 1, 3), (1, 64), (65,), (2, 0), (0,), ()]
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_float_tensors_spell_as_the_nested_writer_does(
+    shape: tuple[int, ...], dtype: type
+) -> None:
+    # Small float tensors take the shape-template path; the texts and brackets must be what the
+    # general (nested) writer produces, non-finite values and precisions included.
+    values = np.array([0.1, 3.0, -2.5, np.nan, np.inf, -np.inf, 1e-7, 2.59000015, 123456789.0])
+    array: np.ndarray = np.resize(values, shape).astype(dtype)
+    text = whole_text(array, "y")
+    nested = nest(_leaf_texts(array, _checked_dtype(array), "y"), array.shape)
+    assert text == (nested[0] if array.ndim == 0 else "[" + ",".join(nested) + "]")
+    assert whole_text(array, "y") == text  # the cached template gives the same

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
+import orjson
 
 from pyserving.codec import v2_json
 from pyserving.codec.v2_raw import raw_buffer
@@ -102,6 +103,8 @@ class _Layout:
     outputs: list[V2Output]
     id: str
     parameters: Parameters
+    binary_size: int
+    """The sizes of the inputs together: what the binary part of the body must hold."""
 
 
 class BinaryParser:
@@ -128,7 +131,11 @@ class BinaryParser:
     def parse_body(self, body: bytes, header_length: bytes | None) -> V2Request:
         if header_length is None:
             return v2_json.parse_request(body, None)
-        length = _header_length(header_length, len(body))
+        size = len(body)
+        if header_length.isdigit() and int(header_length) <= size:
+            length = int(header_length)  # the usual header: _header_length's checks, inline
+        else:
+            length = _header_length(header_length, size)
         view = memoryview(body)
         if length > self.MAX_HEADER or not _LITTLE_ENDIAN_HOST:
             return _parse_binary(view, length)[0]
@@ -138,12 +145,18 @@ class BinaryParser:
             request, reader = _parse_binary(view, length)
             self._remember(key, request, reader.sizes)
             return request
-        reader = BinaryReader(view[length:])
+        if size - length != layout.binary_size:
+            reader = BinaryReader(view[length:])  # the sizes do not add up: the reader's error
+            for name, _, _, _, input_size in layout.inputs:
+                reader.take(name, input_size)
+            reader.finish()
+        # Every input's bytes are where the header says (BinaryReader.take without its calls).
         inputs = []
-        for name, datatype, shape, dtype, size in layout.inputs:
-            array = np.ndarray(shape, dtype, reader.take(name, size))
-            inputs.append(V2Input(name, datatype, array))
-        reader.finish()
+        start = length
+        for name, datatype, shape, dtype, input_size in layout.inputs:
+            end = start + input_size
+            inputs.append(V2Input(name, datatype, np.ndarray(shape, dtype, view[start:end])))
+            start = end
         return V2Request(inputs, list(layout.outputs), layout.id, dict(layout.parameters))
 
     def _remember(self, key: bytes, request: V2Request, sizes: list[int]) -> None:
@@ -158,7 +171,7 @@ class BinaryParser:
         if len(self._layouts) >= self.REMEMBERED:
             self._layouts.clear()
         self._layouts[key] = _Layout(
-            layout, list(request.outputs), request.id, dict(request.parameters)
+            layout, list(request.outputs), request.id, dict(request.parameters), sum(sizes)
         )
 
 
@@ -206,7 +219,7 @@ def encode_response(
     if result.id:
         response["id"] = result.id
     response["outputs"] = tensors
-    header = v2_json.dumps(response)
+    header = orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)  # v2_json.dumps, inline
     if not chunks:
         return header, _JSON_HEADERS
     headers = [(b"content-type", BINARY_TYPE), (HEADER_LENGTH, str(len(header)).encode())]

@@ -12,20 +12,21 @@ the graph accepts (its TF2 half_plus_two declares x as [1] and serves [3, 1]).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 
-from pyserving.codec.v2_request import V2Request, V2Result
+from pyserving.codec.v2_request import V2Input, V2Request, V2Result
 from pyserving.dtypes import DataType, v2_from_tf
 from pyserving.errors import ServingError, invalid_argument
 from pyserving.lifecycle.state import ServableState
+from pyserving.service.calls import Feeds, PredictCall
 from pyserving.service.core import ServingService
 from pyserving.service.predict import find_predict_signature
 from pyserving.service.types import ModelSpec
-from pyserving.signature import Signature, TensorSpec
+from pyserving.signature import DEFAULT_SERVING_SIGNATURE, Signature, TensorSpec
 
 # The V2 ``platform`` of each model platform (Triton's names where it has one).
 PLATFORMS = {"tensorflow": "tensorflow_savedmodel", "onnx": "onnxruntime_onnx"}
@@ -49,17 +50,39 @@ def model_spec(name: str, version: str, signature_name: str = "") -> ModelSpec:
 async def infer(
     service: ServingService, name: str, version: str, request: V2Request, timeout_ms: int
 ) -> V2Result:
-    spec = model_spec(name, version, request.signature_name)
+    spec = model_spec(name, version, request.signature_name if request.parameters else "")
     inputs: dict[str, np.ndarray] = {}
     for tensor in request.inputs:
         if tensor.name in inputs:
             raise invalid_argument(f"Input '{tensor.name}' is given twice")
         inputs[tensor.name] = tensor.array
+    names: list[str] = []
+    if request.outputs:
+        for output in request.outputs:
+            names.append(output.name)
+        if len(names) > 1 and len(set(names)) != len(names):
+            raise invalid_argument("An output is requested twice in 'outputs'")
+    call = _InferCall(spec, inputs, names, check_method_name=service.check_method_name)
+    call.tensors = request.inputs
+    result = await service.serve(call, timeout_ms)
+    return V2Result(name, str(result.spec.version), request.id, list(result.outputs.items()))
 
-    def decode(signatures: Mapping[str, Signature]) -> Mapping[str, np.ndarray]:
-        signature = find_predict_signature(signatures, spec.signature_name)
-        for tensor in request.inputs:
-            expected = signature.inputs.get(tensor.name)
+
+class _InferCall(PredictCall):
+    """The core's predict, checking first the inputs' V2 datatypes against the signature's
+    (the one signature lookup of the request)."""
+
+    __slots__ = ("tensors",)
+
+    tensors: list[V2Input]
+
+    def plan(self, signatures: Mapping[str, Signature]) -> tuple[Feeds, Sequence[str]]:
+        signature = signatures.get(self.spec.signature_name or DEFAULT_SERVING_SIGNATURE)
+        if signature is None:
+            signature = find_predict_signature(signatures, self.spec.signature_name)  # its error
+        spec_inputs = signature.inputs
+        for tensor in self.tensors:
+            expected = spec_inputs.get(tensor.name)
             if expected is None:
                 continue  # the core names unknown inputs with the signature's set
             wanted = _V2_OF_TF.get(expected.dtype)
@@ -68,13 +91,7 @@ async def infer(
                     f"Input '{tensor.name}' has datatype {tensor.datatype}, but the model "
                     f"expects {wanted}"
                 )
-        return inputs
-
-    names = [o.name for o in request.outputs] if request.outputs else []
-    if len(names) > 1 and len(set(names)) != len(names):
-        raise invalid_argument("An output is requested twice in 'outputs'")
-    result = await service.predict(spec, decode, names, timeout_ms)
-    return V2Result(name, str(result.spec.version), request.id, list(result.outputs.items()))
+        return self.plan_signature(signature)
 
 
 # Each TensorFlow dtype's V2 datatype (absent: V2 has none), looked up once.
