@@ -37,7 +37,8 @@ def lua_script(body_file: Path, headers: dict[str, str] | None = None) -> Path:
     """A wrk script POSTing ``body_file`` with ``headers`` (default: JSON content type)."""
     headers = headers or {"Content-Type": "application/json"}
     lines = "\n".join(f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items())
-    script = body_file.with_suffix(".lua")
+    # Named after the whole file name: mlp.v2.json and mlp.v2.bin get scripts of their own.
+    script = body_file.with_name(body_file.name + ".lua")
     script.write_text(_LUA.replace("{headers}", lines).replace("{path}", str(body_file)))
     return script
 

@@ -127,7 +127,16 @@ def _process(
 
 
 @contextlib.contextmanager
-def pyserving(model: Model, work: Path, grpc_server: str = "grpcio") -> Iterator[Running]:
+def pyserving(
+    model: Model,
+    work: Path,
+    grpc_server: str = "grpcio",
+    *,
+    bin_dir: Path = MAIN_BIN,
+    cpu: int | None = None,
+) -> Iterator[Running]:
+    """pyserving from ``bin_dir`` (another checkout's venv, to compare), pinned to ``cpu`` if
+    given."""
     rest, grpc_port = free_port(), free_port()
     params = work / "batching.txt"
     params.write_text(BATCHING)
@@ -138,7 +147,8 @@ def pyserving(model: Model, work: Path, grpc_server: str = "grpcio") -> Iterator
         'model_platform: "auto" } }'
     )
     args = [
-        str(MAIN_BIN / "tensorflow_model_server"),
+        *(["taskset", "-c", str(cpu)] if cpu is not None else []),  # taskset execs: same pid
+        str(bin_dir / "tensorflow_model_server"),
         f"--port={grpc_port}",
         f"--rest_api_port={rest}",
         f"--model_config_file={config}",
@@ -149,7 +159,10 @@ def pyserving(model: Model, work: Path, grpc_server: str = "grpcio") -> Iterator
     ]
     url = f"http://127.0.0.1:{rest}/v1/models/{model.name}:predict"
     probe = _http_probe(url, model.tfs_body)
-    with _process(args, url, probe, work, f"pyserving-{grpc_server}-{model.name}") as process:
+    name = f"pyserving-{grpc_server}-{model.name}"
+    if bin_dir != MAIN_BIN:  # another checkout: its own log
+        name += f"-{bin_dir.parent.parent.name}"
+    with _process(args, url, probe, work, name) as process:
         yield Running(url, model.tfs_body, process, f"127.0.0.1:{grpc_port}")
 
 
