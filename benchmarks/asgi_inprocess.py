@@ -1,6 +1,7 @@
-"""What the in-process REST benchmarks (``front_door.py``, ``v2_inprocess.py``) share: a server
-core with one fake-runtime model ``m``, a ``POST`` scope, and one request sent straight into an
-ASGI app (no sockets, no HTTP parsing)."""
+"""What the in-process benchmarks (``front_door.py``, ``v2_inprocess.py``, ``core_inprocess.py``,
+``batcher_inprocess.py``) share: a server core with one fake-runtime model ``m``, ``make bench``'s
+batching parameters, a ``POST`` scope, and one request sent straight into an ASGI app (no
+sockets, no HTTP parsing)."""
 
 from __future__ import annotations
 
@@ -9,19 +10,32 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from pyserving.batching import BatchingOptions
 from pyserving.lifecycle import ModelConfig, ServerCore, VersionPolicy
+from pyserving.lifecycle.manager import PostLoadHook
 from pyserving.runtimes.base import LoadOptions
 from pyserving.runtimes.fake import FakeRuntime, write_fake_model
 
+BENCH_BATCHING = BatchingOptions(
+    max_batch_size=1_000_000,
+    batch_timeout_micros=0,
+    max_enqueued_batches=100_000,
+    enable_large_batch_splitting=True,
+    max_execution_batch_size=256,
+)
+"""``make bench``'s batching parameters (``benchmarks/systems.py``)."""
 
-def fake_core() -> ServerCore:
-    """A started core serving the fake model ``m`` (version 1) from a temporary directory."""
+
+def fake_core(post_load: PostLoadHook | None = None) -> ServerCore:
+    """A started core serving the fake model ``m`` (version 1) from a temporary directory;
+    ``post_load``: e.g. a batching policy's."""
     base = Path(tempfile.mkdtemp())
     write_fake_model(os.fspath(base / "m" / "1"))
     core = ServerCore(
         runtime_for=lambda platform: FakeRuntime(),
         file_system_poll_wait_seconds=1,
         load_options=LoadOptions(),
+        post_load=post_load,
     )
     core.start([ModelConfig("m", os.fspath(base / "m"), "fake", VersionPolicy.latest())])
     core.wait_until_ready()

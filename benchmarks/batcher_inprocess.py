@@ -20,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import uvloop
+from asgi_inprocess import BENCH_BATCHING
 
-from pyserving.batching import BatchingOptions, BatchingPolicy, BatchingRunner
+from pyserving.batching import BatchingPolicy, BatchingRunner
 from pyserving.runtimes.base import Model
 from pyserving.service.execution import ThreadRunner
 from pyserving.signature import Signature
@@ -69,15 +70,8 @@ async def client(runner: BatchingRunner, model: Model, requests: int) -> None:
 
 
 async def main(rounds: int) -> None:
-    options = BatchingOptions(
-        max_batch_size=1_000_000,
-        batch_timeout_micros=0,
-        max_enqueued_batches=100_000,
-        enable_large_batch_splitting=True,
-        max_execution_batch_size=256,
-    )
     fallback = ThreadRunner(ThreadPoolExecutor(max_workers=1))
-    runner = BatchingRunner(BatchingPolicy(options), fallback, num_batch_threads=2)
+    runner = BatchingRunner(BatchingPolicy(BENCH_BATCHING), fallback, num_batch_threads=2)
     model = SleepyModel()
     await asyncio.gather(*[client(runner, model, 50) for _ in range(CLIENTS)])  # warm up
     per_request: list[float] = []

@@ -16,42 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import uvloop
+from asgi_inprocess import BENCH_BATCHING, fake_core
 
 from pyserving.api.v2 import binary, inference
-from pyserving.batching import BatchingOptions, BatchingPolicy, BatchingRunner
-from pyserving.lifecycle import ModelConfig, ServerCore, VersionPolicy
-from pyserving.runtimes.base import LoadOptions
-from pyserving.runtimes.fake import FakeRuntime, write_fake_model
+from pyserving.batching import BatchingPolicy, BatchingRunner
 from pyserving.service.core import ServingService
 from pyserving.service.execution import ThreadRunner
 
 CLIENTS = 32
 REQUESTS_PER_CLIENT = 300
-
-
-def batched_core(policy: BatchingPolicy) -> ServerCore:
-    """A started core serving the fake model ``m`` (version 1), batched as ``policy`` says."""
-    base = Path(tempfile.mkdtemp())
-    write_fake_model(os.fspath(base / "m" / "1"))
-    core = ServerCore(
-        runtime_for=lambda platform: FakeRuntime(),
-        file_system_poll_wait_seconds=1,
-        load_options=LoadOptions(),
-        post_load=policy.post_load,
-    )
-    core.start([ModelConfig("m", os.fspath(base / "m"), "fake", VersionPolicy.latest())])
-    core.wait_until_ready()
-    return core
 
 
 def body(kind: str) -> tuple[bytes, bytes | None]:
@@ -76,15 +56,8 @@ async def client(
 
 
 async def main(rounds: int, kind: str) -> None:
-    options = BatchingOptions(
-        max_batch_size=1_000_000,
-        batch_timeout_micros=0,
-        max_enqueued_batches=100_000,
-        enable_large_batch_splitting=True,
-        max_execution_batch_size=256,
-    )
-    policy = BatchingPolicy(options)
-    core = batched_core(policy)
+    policy = BatchingPolicy(BENCH_BATCHING)
+    core = fake_core(post_load=policy.post_load)
     fallback = ThreadRunner(ThreadPoolExecutor(max_workers=1))
     runner = BatchingRunner(policy, fallback, num_batch_threads=2)
     service = ServingService(core, runner)

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.integration.harness import ServerProcess, running_server
+from tests.integration.test_limits_e2e import _connect
 
 pytestmark = pytest.mark.slow
 
@@ -43,12 +44,6 @@ def server(shared_models: Path) -> Iterator[ServerProcess]:
             assert time.monotonic() < deadline, process.output
             time.sleep(0.2)
         yield process
-
-
-def _connect(server: ServerProcess) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", server.rest_port), timeout=WAIT_S)
-    sock.settimeout(WAIT_S)
-    return sock
 
 
 def _post(path: str, body: bytes, *headers: str) -> bytes:

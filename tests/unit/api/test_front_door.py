@@ -7,13 +7,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-import pytest
 
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.asgi import ASGIApp, Receive, Scope, Send, body_limit, read_body
@@ -28,8 +24,6 @@ from pyserving.api.rest.router import (
 )
 from pyserving.errors import not_found
 from pyserving.service.core import ServingService
-from pyserving.service.execution import ThreadRunner
-from tests.unit.lifecycle.lifecycle_support import config, fake_model, running_core
 
 
 @dataclass
@@ -104,17 +98,6 @@ class _Tag:
             await send(message)
 
         await self._app(scope, receive, tagged)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[ServingService]:
-    fake_model(tmp_path / "m", 1)
-    with (
-        running_core([config("m", tmp_path / "m")]) as core,
-        ThreadPoolExecutor(max_workers=2) as executor,
-    ):
-        core.wait_until_ready()
-        yield ServingService(core, ThreadRunner(executor))
 
 
 def test_v1_models_takes_the_fast_path_in_any_case(service: ServingService) -> None:

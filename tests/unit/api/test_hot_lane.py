@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +13,7 @@ from pyserving.api.rest.asgi import Receive, Scope, Send, send_response
 from pyserving.api.rest.hot import HotAnswer, HotHandler, HotLane, HotRequest
 from pyserving.api.rest.router import BaseRoute, Middleware, asgi_route, json_route
 from pyserving.service.core import ServingService
-from pyserving.service.execution import ThreadRunner
 from tests.unit.api.test_front_door import Client, _echo, _Tag
-from tests.unit.lifecycle.lifecycle_support import config, fake_model, running_core
 
 
 async def _raw(scope: Scope, receive: Receive, send: Send) -> None:
@@ -36,17 +31,6 @@ def _routes() -> list[BaseRoute]:
         asgi_route("/cold/{a}", _raw, ["POST"]),
         json_route("/json/{a}", {"POST": _echo}),
     ]
-
-
-@pytest.fixture
-def service(tmp_path: Path) -> Iterator[ServingService]:
-    fake_model(tmp_path / "m", 1)
-    with (
-        running_core([config("m", tmp_path / "m")]) as core,
-        ThreadPoolExecutor(max_workers=2) as executor,
-    ):
-        core.wait_until_ready()
-        yield ServingService(core, ThreadRunner(executor))
 
 
 def _request(path: str, body: bytes, query: bytes = b"") -> HotRequest:
