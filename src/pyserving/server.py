@@ -31,13 +31,12 @@ from typing import TYPE_CHECKING, Any
 
 from pyserving.api.rest.admin import admin_off_routes, admin_routes
 from pyserving.api.rest.app import RestApp
-from pyserving.api.rest.asgi import ASGIApp
 from pyserving.api.rest.auth import AuthMiddleware
-from pyserving.api.rest.hot import Gate, HotLane
+from pyserving.api.rest.hot import HotLane, with_gates
 from pyserving.api.rest.hot_protocol import hot_lane_protocol
 from pyserving.api.rest.limits import InFlightLimit
 from pyserving.api.rest.openapi import openapi_routes
-from pyserving.api.rest.router import BaseRoute
+from pyserving.api.rest.router import BaseRoute, Middleware
 from pyserving.api.rest.server import RestServer
 from pyserving.api.v2.rest import V2Rest
 from pyserving.batching import BatchingRunner, BatchingSetup, MetricsObserver, batching_setup
@@ -340,12 +339,10 @@ async def _serve(
             )
             # Middleware around the whole front door, outermost first; each is also a gate of
             # the hot lane (inference requests read whole, see api.rest.hot), in the same order.
-            inner: ASGIApp = app
-            auth = None
+            middleware = [Middleware(InFlightLimit, options.rest_api_max_in_flight)]
             if policy.enabled:
-                inner = auth = AuthMiddleware(app, policy, ops.metrics_path)
-            front_door = in_flight = InFlightLimit(inner, options.rest_api_max_in_flight)
-            gates: list[Gate] = [in_flight] if auth is None else [in_flight, auth]
+                middleware.append(Middleware(AuthMiddleware, policy, ops.metrics_path))
+            front_door, gates = with_gates(app, middleware)
             lane = HotLane(app.hot, gates, max_body_bytes=options.rest_api_max_body_bytes)
             rest_server = RestServer(
                 front_door,

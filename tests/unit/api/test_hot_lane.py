@@ -10,7 +10,8 @@ import pytest
 
 from pyserving.api.rest.app import RestApp
 from pyserving.api.rest.asgi import Receive, Scope, Send, send_response
-from pyserving.api.rest.hot import HotAnswer, HotHandler, HotLane, HotRequest
+from pyserving.api.rest.hot import HotAnswer, HotHandler, HotLane, HotRequest, with_gates
+from pyserving.api.rest.limits import InFlightLimit
 from pyserving.api.rest.router import BaseRoute, Middleware, asgi_route, json_route
 from pyserving.service.core import ServingService
 from tests.unit.api.test_front_door import Client, _echo, _Tag
@@ -143,3 +144,12 @@ def test_requests_start_eagerly_only_while_they_arrive_one_at_a_time() -> None:
         lane.finished()
     assert streak == [False] * (HotLane.ALONE_STREAK - 1) + [True]
     assert lane.serving == 0
+
+
+def test_the_front_door_middleware_are_the_lanes_gates_in_order() -> None:
+    app = _Tag(_raw, b"inner")  # stands for the app: any ASGI app
+    door, gates = with_gates(app, [Middleware(InFlightLimit, 3), Middleware(InFlightLimit, 5)])
+    assert isinstance(door, InFlightLimit) and gates[0] is door  # the first is outermost
+    assert [gate._limit for gate in gates] == [3, 5]  # type: ignore[attr-defined]
+    with pytest.raises(TypeError, match="_Tag wraps the whole front door but is not"):
+        with_gates(app, [Middleware(InFlightLimit, 3), Middleware(_Tag, b"x")])

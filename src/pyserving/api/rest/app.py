@@ -105,9 +105,7 @@ class RestApp:
         raw_path: bytes | None = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
         if path.startswith(_TFS_PREFIX) or path[:_TFS_PREFIX_LEN].lower() == _TFS_PREFIX:
-            query: bytes = scope.get("query_string", b"")
-            if query:
-                path = f"{path}?{query.decode('latin-1')}"
+            path = _with_query(path, scope.get("query_string", b""))
             await self._v1(scope["method"], path, scope, receive, send)
             return
         scope[BODY_LIMIT_KEY] = self._max_body
@@ -117,9 +115,7 @@ class RestApp:
         """What TF Serving answers for a path no route matches."""
         raw_path: bytes | None = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else scope["path"]
-        query: bytes = scope.get("query_string", b"")
-        if query:
-            path = f"{path}?{query.decode('latin-1')}"
+        path = _with_query(path, scope.get("query_string", b""))
         if _V1.match(path):
             await self._v1(scope["method"], path, scope, receive, send)
         else:
@@ -133,9 +129,7 @@ class RestApp:
         return self._router.hot(method, path)
 
     async def _v1_hot(self, request: HotRequest) -> HotAnswer:
-        path = request.path
-        if request.query:
-            path = f"{path}?{request.query.decode('latin-1')}"
+        path = _with_query(request.path, request.query)
         status, payload = await self._answer(request.method, path, request.body)
         return status, self._headers, payload
 
@@ -205,6 +199,11 @@ class RestApp:
             await send_response(send, 200, b"", [*_CORS])
         else:
             await send_response(send, 400, b"", [])
+
+
+def _with_query(path: str, query: bytes) -> str:
+    """The path as TF Serving's grammar sees it: with its query string, if any."""
+    return f"{path}?{query.decode('latin-1')}" if query else path
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

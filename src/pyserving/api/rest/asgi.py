@@ -7,8 +7,9 @@ Routed endpoints find the limit the front door serves with in the scope (:func:`
 
 from __future__ import annotations
 
+import asyncio
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,6 +34,7 @@ __all__ = [
     "default_lines",
     "read_body",
     "send_response",
+    "write_response",
 ]
 
 BODY_LIMIT_KEY: Final = "pyserving.max_body_bytes"
@@ -158,7 +160,7 @@ def _write_whole(
     defaults = default_lines(cycle.default_headers)
     if defaults is None:
         return False
-    head = [STATUS_LINE[status], defaults]
+    lowered: list[tuple[bytes, bytes]] = []
     asks_close = False
     for name, value in headers:
         if HEADER_RE.search(name) or HEADER_VALUE_RE.search(value):
@@ -168,28 +170,50 @@ def _write_whole(
             return False
         if name == b"connection" and b"close" in (t.strip() for t in value.lower().split(b",")):
             asks_close = True
-        head += (name, b": ", value, b"\r\n")
-    head += (b"content-length: ", str(len(body)).encode(), b"\r\n")
+        lowered.append((name, value))
     if asks_close:
         cycle.keep_alive = False
-    elif not cycle.keep_alive:
-        head.append(b"connection: close\r\n")
-    head.append(b"\r\n")
     cycle.response_started = True
     cycle.waiting_for_100_continue = False
     cycle.chunked_encoding = False
     transport = cycle.transport
-    if len(body) < _JOIN_BELOW:
-        head.append(body)
-        transport.write(b"".join(head))
-    else:
-        transport.writelines([b"".join(head), body])
+    # The app's own "connection: close" is among its headers; else add one if not kept alive.
+    close = not cycle.keep_alive and not asks_close
+    write_response(transport, status, defaults, lowered, body, close=close)
     cycle.response_complete = True
     cycle.message_event.set()
     if not cycle.keep_alive:
         transport.close()
     cycle.on_response()
     return True
+
+
+def write_response(
+    transport: asyncio.WriteTransport,
+    status: int,
+    defaults: bytes,
+    headers: Iterable[tuple[bytes, bytes]],
+    body: bytes,
+    *,
+    close: bool,
+) -> None:
+    """A whole HTTP/1.1 response in one socket write (each write on a TCP socket runs the network
+    stack, on loopback the receiver's side too): the status line, ``defaults`` (uvicorn's default
+    header lines, :func:`default_lines`), ``headers`` as given (lower-case names, valid values,
+    no framing: the caller's to ensure), ``content-length``, and ``connection: close`` if
+    ``close``. A small body is copied into the head; a large one follows it in a ``writev``."""
+    head = [STATUS_LINE[status], defaults]
+    for name, value in headers:
+        head += (name, b": ", value, b"\r\n")
+    head += (b"content-length: ", str(len(body)).encode(), b"\r\n")
+    if close:
+        head.append(b"connection: close\r\n")
+    head.append(b"\r\n")
+    if len(body) < _JOIN_BELOW:
+        head.append(body)
+        transport.write(b"".join(head))
+    else:
+        transport.writelines([b"".join(head), body])
 
 
 # uvicorn's default headers (the Date, refreshed every second: a new list) as head lines.

@@ -28,9 +28,21 @@ route has middleware of its own is never hot.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, runtime_checkable
 
-__all__ = ["Gate", "HotAnswer", "HotFinder", "HotHandler", "HotLane", "HotRequest"]
+from starlette.middleware import Middleware
+
+from pyserving.api.rest.asgi import ASGIApp
+
+__all__ = [
+    "Gate",
+    "HotAnswer",
+    "HotFinder",
+    "HotHandler",
+    "HotLane",
+    "HotRequest",
+    "with_gates",
+]
 
 HotAnswer = tuple[int, Sequence[tuple[bytes, bytes]], bytes]
 """A whole response: status, headers (never ``content-length``: the writer adds it), body."""
@@ -69,6 +81,7 @@ HotFinder = Callable[[str, str], tuple[HotHandler, Mapping[str, Any]] | None]
 """``(method, path) ->`` the hot handler and path parameters serving it, or None (the ASGI path)."""
 
 
+@runtime_checkable
 class Gate(Protocol):
     """Front-door middleware's check for hot requests: the same decision its ASGI form takes."""
 
@@ -146,3 +159,18 @@ class HotLane:
 
     def finished(self) -> None:
         self.serving -= 1
+
+
+def with_gates(app: ASGIApp, middleware: Sequence[Middleware]) -> tuple[ASGIApp, list[Gate]]:
+    """``app`` wrapped in ``middleware`` (the first outermost, as
+    :func:`pyserving.api.rest.router.with_middleware` orders it), and the same middleware
+    instances as the hot lane's gates, in that order. Every one must be a :class:`Gate`: the hot
+    lane must not skip what the front door's middleware decides."""
+    gates: list[Gate] = []
+    for cls, args, kwargs in reversed(middleware):
+        app = cls(app, *args, **kwargs)
+        if not isinstance(app, Gate):
+            raise TypeError(f"{cls.__name__} wraps the whole front door but is not a hot-lane Gate")
+        gates.append(app)
+    gates.reverse()
+    return app, gates

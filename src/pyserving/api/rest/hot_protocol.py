@@ -30,9 +30,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, ClassVar, Final
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE
-
-from pyserving.api.rest.asgi import default_lines
+from pyserving.api.rest.asgi import default_lines, write_response
 from pyserving.api.rest.hot import HotHandler, HotLane, HotRequest
 from pyserving.api.rest.limits import GuardedHttpToolsProtocol, guarded_protocol
 from pyserving.codec.json_encode import encode_error
@@ -41,7 +39,6 @@ from pyserving.security.caller import CALLER
 
 logger = logging.getLogger("pyserving.rest")
 
-_JOIN_BELOW: Final = 16 * 1024  # smaller bodies are copied into the head: one buffer to write
 _JSON: Final = ((b"content-type", b"application/json"),)
 
 
@@ -213,18 +210,8 @@ class HotLaneProtocol(GuardedHttpToolsProtocol):
         if hot.disconnected or transport.is_closing():
             return
         keep_alive = hot.keep_alive and lane_open
-        head = [STATUS_LINE[status], default_lines(self.server_state.default_headers) or b""]
-        for name, value in headers:
-            head += (name, b": ", value, b"\r\n")
-        head += (b"content-length: ", str(len(body)).encode(), b"\r\n")
-        if not keep_alive:
-            head.append(b"connection: close\r\n")
-        head.append(b"\r\n")
-        if len(body) < _JOIN_BELOW:
-            head.append(body)
-            transport.write(b"".join(head))
-        else:
-            transport.writelines([b"".join(head), body])
+        defaults = default_lines(self.server_state.default_headers) or b""
+        write_response(transport, status, defaults, headers, body, close=not keep_alive)
         if keep_alive:
             self.on_response_complete()
         else:
