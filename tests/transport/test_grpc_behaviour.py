@@ -14,8 +14,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from pyserving.api.grpc.transport.zttp_server.connection import ALONE_STREAK
 from pyserving.config.options import GRPC_SERVERS
+from pyserving.net.eager import ALONE_STREAK
 from tests.transport.echo import SERVICE, EchoServer, served, unary
 from tests.transport.h2client import PREFACE, frame
 

@@ -33,7 +33,6 @@ TakeBinary = Callable[[str, int], memoryview]
 _ACCEPTED_KINDS: Final = {"b": "b", "i": "iu", "u": "iu", "f": "iuf"}
 _KIND_WORDS: Final = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers"}
 _INT_TYPE: Final = frozenset({int})  # a shape's dimensions: ints, not bools nor floats
-_DATATYPE_OF: Final = {dtype: name for name, dtype in V2_DATATYPES.items()}
 
 
 def load_document(header: bytes | memoryview) -> dict[str, Any]:
@@ -247,9 +246,7 @@ def _count_error(name: str, shape: Sequence[int], count: int, got: int) -> Excep
 def output_json(name: str, array: np.ndarray) -> tuple[dict[str, Any], bool]:
     """The JSON output tensor for ``array`` with its ``data``; the bool says whether the data could
     be written as JSON (BYTES that are not UTF-8 text cannot: send those in binary)."""
-    datatype = _DATATYPE_OF.get(array.dtype)
-    if datatype is None:
-        datatype = datatype_of(name, array)
+    datatype = datatype_of(name, array)
     document: dict[str, Any] = {"name": name, "datatype": datatype, "shape": list(array.shape)}
     if datatype == "BYTES":
         try:
@@ -257,14 +254,12 @@ def output_json(name: str, array: np.ndarray) -> tuple[dict[str, Any], bool]:
         except UnicodeDecodeError:
             return document, False
     else:
-        document["data"] = array.reshape(-1)  # C order: a view when contiguous, else a copy
+        # orjson writes C-contiguous arrays only; a contiguous array is not copied.
+        document["data"] = np.ascontiguousarray(array).reshape(-1)
     return document, True
 
 
 def datatype_of(name: str, array: np.ndarray) -> str:
-    datatype = _DATATYPE_OF.get(array.dtype)
-    if datatype is not None:  # the usual case: one lookup
-        return datatype
     datatype = v2_from_numpy(array.dtype)
     if datatype is None and not array.dtype.isnative:  # big-endian numbers: the same datatype
         datatype = v2_from_numpy(array.dtype.newbyteorder("="))

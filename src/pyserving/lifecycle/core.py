@@ -379,11 +379,7 @@ class ServerCore:
         """
         if version is not None and label is not None:
             raise ValueError("pass a version or a label, not both")
-        servable = self._manager.serving_map.resolve(name, version, label)
-        handle = servable.try_lease()
-        if handle is not None:  # the usual lease: no loop
-            return handle
-        for _ in range(_LEASE_ATTEMPTS - 1):
+        for _ in range(_LEASE_ATTEMPTS):
             servable = self._manager.serving_map.resolve(name, version, label)
             handle = servable.try_lease()
             if handle is not None:

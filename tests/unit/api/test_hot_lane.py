@@ -13,6 +13,7 @@ from pyserving.api.rest.asgi import Receive, Scope, Send, send_response
 from pyserving.api.rest.hot import HotAnswer, HotHandler, HotLane, HotRequest, with_gates
 from pyserving.api.rest.limits import InFlightLimit
 from pyserving.api.rest.router import BaseRoute, Middleware, asgi_route, json_route
+from pyserving.net.eager import ALONE_STREAK
 from pyserving.service.core import ServingService
 from tests.unit.api.test_front_door import Client, _echo, _Tag
 
@@ -130,19 +131,19 @@ def test_the_lane_remembers_a_bounded_number_of_paths(monkeypatch: pytest.Monkey
 def test_requests_start_eagerly_only_while_they_arrive_one_at_a_time() -> None:
     lane = HotLane(lambda method, path: None, max_body_bytes=1)
     eager = []
-    for _ in range(HotLane.ALONE_STREAK + 2):  # one at a time: eager from the streak's end on
+    for _ in range(ALONE_STREAK + 2):  # one at a time: eager from the streak's end on
         eager.append(lane.starting())
         lane.finished()
-    assert eager == [False] * (HotLane.ALONE_STREAK - 1) + [True] * 3
+    assert eager == [False] * (ALONE_STREAK - 1) + [True] * 3
     assert lane.starting()  # alone
     assert not lane.starting()  # overlapping: a Task, and the streak starts over
     lane.finished()
     lane.finished()
     streak = []
-    for _ in range(HotLane.ALONE_STREAK):
+    for _ in range(ALONE_STREAK):
         streak.append(lane.starting())
         lane.finished()
-    assert streak == [False] * (HotLane.ALONE_STREAK - 1) + [True]
+    assert streak == [False] * (ALONE_STREAK - 1) + [True]
     assert lane.serving == 0
 
 

@@ -315,3 +315,15 @@ def test_empty_shapes_numpy_cannot_hold_are_refused() -> None:
     with pytest.raises(ServingError, match="too large to hold"):
         decode_data("x", "UINT16", [0, 2**31, 2**31], [])
     assert decode_data("x", "UINT16", [0, 2**20], []).shape == (0, 2**20)
+
+
+def test_json_outputs_of_any_layout_are_row_major() -> None:
+    """A strided view (a column of a matrix, one whose reshape stays a view) is still written as
+    JSON data in row-major order, not refused by the JSON writer."""
+    array = np.arange(6, dtype=np.float32).reshape(3, 2)
+    for variant in (array[:, 0], array[:, :1], array.T):
+        result = V2Result("m", "1", "", [("y", variant)])
+        body, _ = binary.encode_response(V2Request([]), result)
+        output = v2_json.load_document(body)["outputs"][0]
+        assert output["shape"] == list(variant.shape)
+        assert output["data"] == np.ascontiguousarray(variant).ravel().tolist()

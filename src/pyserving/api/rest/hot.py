@@ -33,6 +33,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 from starlette.middleware import Middleware
 
 from pyserving.api.rest.asgi import ASGIApp
+from pyserving.net.eager import Arrivals
 
 __all__ = [
     "Gate",
@@ -98,9 +99,6 @@ class HotLane:
     arrive (:meth:`starting`)."""
 
     REMEMBERED: Final = 4096
-    ALONE_STREAK: Final = 8
-    """Requests in a row that started with no other hot request being served, before requests
-    start eagerly (see :meth:`starting`)."""
 
     def __init__(self, find: HotFinder, gates: Sequence[Gate] = (), *, max_body_bytes: int) -> None:
         """``max_body_bytes``: a larger declared body takes the ASGI path (its 413)."""
@@ -109,7 +107,7 @@ class HotLane:
         self.max_body_bytes = max_body_bytes
         self.open = True
         self.serving = 0  # hot requests started and not yet answered
-        self._alone_streak = 0
+        self._arrivals = Arrivals()
         # (method, path) -> what ``find`` answered: a client repeats the same few URLs.
         self._found: dict[tuple[str, str], tuple[HotHandler, Mapping[str, Any]] | None] = {}
 
@@ -148,14 +146,10 @@ class HotLane:
 
     def starting(self) -> bool:
         """A hot request's handler starts (``finished`` follows); returns whether requests arrive
-        one at a time: the last :data:`ALONE_STREAK` (this one included) each started with no
-        other hot request being served. Then the handler may start eagerly, in the callback that
-        read the request: one loop iteration less per request. While requests overlap, handlers
-        start as Tasks, so that those read together reach the batcher together (started eagerly
-        at 32 clients, they split the batches: the event loop spent ~20 µs more per request)."""
+        one at a time (:class:`pyserving.net.eager.Arrivals`). Then the handler may start
+        eagerly, in the callback that read the request: one loop iteration less per request."""
         self.serving += 1
-        self._alone_streak = self._alone_streak + 1 if self.serving == 1 else 0
-        return self._alone_streak >= self.ALONE_STREAK
+        return self._arrivals.one_at_a_time(self.serving)
 
     def finished(self) -> None:
         self.serving -= 1

@@ -132,9 +132,8 @@ class BinaryParser:
         if header_length is None:
             return v2_json.parse_request(body, None)
         size = len(body)
-        if header_length.isdigit() and int(header_length) <= size:
-            length = int(header_length)  # the usual header: _header_length's checks, inline
-        else:
+        length = int(header_length) if header_length.isdigit() else -1
+        if not 0 <= length <= size:  # the usual header passes _header_length's checks inline
             length = _header_length(header_length, size)
         view = memoryview(body)
         if length > self.MAX_HEADER or not _LITTLE_ENDIAN_HOST:

@@ -40,6 +40,7 @@ import zttp
 from pyserving.api.grpc.transport.zttp_server import wire
 from pyserving.api.grpc.transport.zttp_server.call import Call, CallLimits, Ending
 from pyserving.api.grpc.transport.zttp_server.handlers import HandlerRegistry
+from pyserving.net.eager import Arrivals
 
 logger = logging.getLogger("pyserving.grpc")
 
@@ -49,9 +50,6 @@ STREAM_HARD_LIMIT: Final = 128  # streams past STREAM_BUDGET before the final GO
 RESET_HARD_LIMIT: Final = 64  # resets past RESET_BUDGET before the final GOAWAY is forced
 GOAWAY_PING_TIMEOUT_S: Final = 5.0
 LINGER_S: Final = 1.0
-# Calls in a row starting alone before calls start eagerly: at c=32 a call now and then found
-# the server idle, and starting it eagerly split the batches (see ``started``).
-ALONE_STREAK: Final = 8
 _LAST_STREAM_ID: Final = 2**31 - 1
 _GOAWAY_FRAME: Final = 0x7
 _SETTINGS_FRAME: Final = 0x4
@@ -88,7 +86,7 @@ class ServerState:
         self.settings = settings
         self.connections: set[Http2Connection] = set()
         self.active_rpcs = 0
-        self.alone_streak = 0  # calls in a row that started with no other call running
+        self.arrivals = Arrivals()  # whether calls arrive one at a time
         self.draining = False
         self.idle = asyncio.Event()
         self.idle.set()
@@ -266,18 +264,13 @@ class Http2Connection(asyncio.Protocol):
             await paused
 
     def started(self, call: Call) -> bool:
-        """``call``'s handler starts; returns whether calls arrive one at a time: the last
-        :data:`ALONE_STREAK` calls (this one included) each started with no other call running
-        in the server. Then the call may start eagerly (see ``call``); while calls overlap, they
-        start as tasks, so that those arriving together reach the batcher together."""
+        """``call``'s handler starts; returns whether calls arrive one at a time in the server
+        (:class:`pyserving.net.eager.Arrivals`): then the call may start eagerly (see
+        ``call``); while calls overlap, they start as tasks."""
         state = self._state
         state.active_rpcs += 1
         state.idle.clear()
-        if state.active_rpcs == 1:
-            state.alone_streak += 1
-        else:
-            state.alone_streak = 0
-        return state.alone_streak >= ALONE_STREAK
+        return state.arrivals.one_at_a_time(state.active_rpcs)
 
     def call_done(self, call: Call) -> None:
         # The call's status is written by the flush it scheduled, at the end of this loop
